@@ -1,0 +1,77 @@
+"""Parameters and FLOPs of one or more configs.
+
+    python tools/analysis_tools/get_flops.py configs/yolo11n_coco.py
+    python tools/analysis_tools/get_flops.py configs/yolo11?_*.py --not-show-table   # one table
+
+mmengine's counter counts one multiply-add as one "flop", so its number is MACs.  Ultralytics
+reports GFLOPs = 2 x MACs at 640x640; both are printed so the numbers can be set against the
+yaml comments (YOLO11n: 6.6 GFLOPs).  The model is measured in deploy form (the same switch
+``tools/test.py --deploy`` makes) with BN still separate, as Ultralytics counts it.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import _bootstrap  # noqa: E402,F401
+from _bootstrap import load_config  # noqa: E402
+
+import torch  # noqa: E402
+from mmengine.analysis import get_model_complexity_info  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmyolo.registry import MODELS  # noqa: E402
+from mmyolo.utils import switch_to_deploy  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Count parameters and FLOPs of detectors')
+    parser.add_argument('configs', nargs='+', help='one or more config files')
+    parser.add_argument('--shape', type=int, nargs='+', default=[640, 640],
+                        help='input size H [W] (default 640 640)')
+    parser.add_argument('--show-arch', action='store_true', help='print the per-module tree')
+    parser.add_argument('--not-show-table', action='store_true',
+                        help='do not print the per-module table')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings (applied to every config)')
+    return parser.parse_args()
+
+
+def measure(config, shape, cfg_options=None, show_table=True, show_arch=False):
+    """Returns dict(params, macs, gflops_ultralytics, table, arch) for one config."""
+    cfg = load_config(config, cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmyolo'))
+    model = MODELS.build(cfg.model)
+    model.eval()
+    switch_to_deploy(model)
+    h, w = shape
+    data = model.data_preprocessor({'inputs': [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)],
+                                    'data_samples': [None]})
+    with torch.no_grad():
+        info = get_model_complexity_info(model, inputs=data['inputs'], show_table=show_table,
+                                         show_arch=show_arch)
+    return dict(params=info['params'], macs=info['flops'], gflops_ultralytics=2 * info['flops'] / 1e9,
+                table=info.get('out_table', ''), arch=info.get('out_arch', ''))
+
+
+def main():
+    args = parse_args()
+    shape = (args.shape * 2)[:2] if len(args.shape) == 1 else args.shape[:2]
+    rows = []
+    for config in args.configs:
+        res = measure(config, shape, args.cfg_options, not args.not_show_table, args.show_arch)
+        if res['arch']:
+            print(res['arch'])
+        if res['table']:
+            print(res['table'])
+        rows.append((osp.splitext(osp.basename(config))[0], res))
+    print(f'\ninput shape: {shape[0]}x{shape[1]}  (GFLOPs = 2 x MACs, Ultralytics convention)')
+    print(f'| {"config":<32} | {"params":>12} | {"GMACs":>8} | {"GFLOPs":>8} |')
+    print(f'|{"-" * 34}|{"-" * 14}|{"-" * 10}|{"-" * 10}|')
+    for name, res in rows:
+        print(f'| {name:<32} | {res["params"]:>12,} | {res["macs"] / 1e9:>8.2f} | '
+              f'{res["gflops_ultralytics"]:>8.2f} |')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,84 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--show-dir DIR] ...``
+
+The same arguments as mmyolo's tools/test.py; prints COCO mAP through the config's evaluator.
+"""
+import argparse
+import os
+import os.path as osp
+
+import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
+from _bootstrap import check_checkpoint, die, load_config, use_gloo_without_cuda
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+from mmyolo.registry import RUNNERS
+from mmyolo.utils import is_metainfo_lower
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save evaluation results')
+    parser.add_argument('--out', help='dump predictions to a pickle file (.pkl) for offline '
+                        'evaluation')
+    parser.add_argument('--json-prefix', help='write COCO-format results to '
+                        '<prefix>.bbox.json instead of evaluating')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument('--show-dir', help='save images with drawn predictions to '
+                        '<work_dir>/<timestamp>/<show_dir>')
+    parser.add_argument('--wait-time', type=float, default=2, help='--show interval (s)')
+    parser.add_argument('--deploy', action='store_true',
+                        help='switch the model to deploy mode (fused/inference forms)')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    check_checkpoint(args.checkpoint)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    use_gloo_without_cuda(cfg)
+    is_metainfo_lower(cfg)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.deploy:
+        cfg.custom_hooks = cfg.get('custom_hooks', []) + [dict(type='SwitchToDeployHook')]
+    if args.json_prefix is not None:
+        cfg.test_evaluator.format_only = True
+        cfg.test_evaluator.outfile_prefix = args.json_prefix
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            die(f'--tta needs tta_model and tta_pipeline in {args.config}')
+        cfg.model = dict(**cfg.tta_model, module=cfg.model)
+        test_data_cfg = cfg.test_dataloader.dataset
+        while 'dataset' in test_data_cfg:
+            test_data_cfg = test_data_cfg['dataset']
+        test_data_cfg.pipeline = cfg.tta_pipeline
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            die(f'--out must be a .pkl/.pickle file, got {args.out!r}')
+        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,73 @@
+"""Train a detector: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ...``
+
+The same arguments as mmyolo's tools/train.py.
+"""
+import argparse
+import os
+import os.path as osp
+
+import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
+from _bootstrap import check_checkpoint, die, load_config, use_gloo_without_cuda
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+from mmyolo.registry import RUNNERS
+from mmyolo.utils import is_metainfo_lower
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a detector')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models '
+                        '(default: ./work_dirs/<config name>)')
+    parser.add_argument('--amp', action='store_true', default=False,
+                        help='enable automatic-mixed-precision training')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the given checkpoint, or from the latest '
+                        'checkpoint in the work dir when no path is given')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_epochs=5')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    use_gloo_without_cuda(cfg)
+    is_metainfo_lower(cfg)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper == 'AmpOptimWrapper':
+            print('AMP is already enabled in the config.')
+        elif optim_wrapper != 'OptimWrapper':
+            die(f'--amp needs optim_wrapper.type OptimWrapper, the config has {optim_wrapper}')
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        check_checkpoint(args.resume, '--resume checkpoint')
+        cfg.resume, cfg.load_from = True, args.resume
+    if not cfg.resume:
+        check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
