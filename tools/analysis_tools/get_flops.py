@@ -1,7 +1,7 @@
 """Parameters and FLOPs of one or more configs.
 
     python tools/analysis_tools/get_flops.py configs/yolo11n_coco.py
-    python tools/analysis_tools/get_flops.py configs/yolo11?_*.py --not-show-table   # one table
+    python tools/analysis_tools/get_flops.py --all   # YOLO11 and YOLO11-FasterNet n-x, one table
 
 mmengine's counter counts one multiply-add as one "flop", so its number is MACs.  Ultralytics
 reports GFLOPs = 2 x MACs at 640x640; both are printed so the numbers can be set against the
@@ -14,19 +14,24 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import _bootstrap  # noqa: E402,F401
-from _bootstrap import load_config  # noqa: E402
+from _bootstrap import REPO_ROOT, load_config  # noqa: E402
 
 import torch  # noqa: E402
 from mmengine.analysis import get_model_complexity_info  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmyolo.registry import MODELS  # noqa: E402
-from mmyolo.utils import switch_to_deploy  # noqa: E402
+
+from projects.fasternet_yolo11.deploy import switch_to_deploy  # noqa: E402
+
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Count parameters and FLOPs of detectors')
-    parser.add_argument('configs', nargs='+', help='one or more config files')
+    parser.add_argument('configs', nargs='*', help='one or more config files')
+    parser.add_argument('--all', action='store_true',
+                        help='one table for the ten COCO configs (YOLO11 and YOLO11-FasterNet, n-x)')
     parser.add_argument('--shape', type=int, nargs='+', default=[640, 640],
                         help='input size H [W] (default 640 640)')
     parser.add_argument('--show-arch', action='store_true', help='print the per-module tree')
@@ -45,8 +50,7 @@ def measure(config, shape, cfg_options=None, show_table=True, show_arch=False):
     model.eval()
     switch_to_deploy(model)
     h, w = shape
-    data = model.data_preprocessor({'inputs': [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)],
-                                    'data_samples': [None]})
+    data = model.data_preprocessor({'inputs': [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]})
     with torch.no_grad():
         info = get_model_complexity_info(model, inputs=data['inputs'], show_table=show_table,
                                          show_arch=show_arch)

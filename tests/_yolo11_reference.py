@@ -1,0 +1,50 @@
+"""Shared by the YOLO11 converter and parity tests: the converter module and the recorded Ultralytics fixtures."""
+import functools
+import hashlib
+import importlib.util
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+FIXTURES = osp.join(REPO, 'tests', 'fixtures', 'yolo11_reference')
+
+
+def _load_module(name, path):
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+converter = _load_module('yolo11_to_mmyolo', osp.join(REPO, 'tools', 'model_converters', 'yolo11_to_mmyolo.py'))
+synthetic = _load_module('yolo11_synthetic_weights', osp.join(FIXTURES, 'synthetic_weights.py'))
+
+
+@functools.lru_cache(maxsize=None)
+def _ultralytics_state_dict(scale):
+    with open(osp.join(FIXTURES, f'yolo11{scale}_structure.json')) as f:
+        structure = json.load(f)
+    shapes, dtypes = synthetic.shapes_from_structure(structure)
+    sd = synthetic.synthetic_state_dict(shapes, dtypes, seed=structure['synthetic_seed'])
+    digest = hashlib.sha256()
+    for key, tensor in sd.items():
+        digest.update(key.encode('utf-8'))
+        digest.update(tensor.contiguous().numpy().tobytes())
+    assert digest.hexdigest() == structure['synthetic_state_dict_sha256'], 'regeneration is not bit-exact'
+    # np.ascontiguousarray turns the 0-d num_batches_tracked into shape (1,): restore the recorded shapes
+    return {k: v.reshape(shapes[k]) for k, v in sd.items()}
+
+
+def ultralytics_state_dict(scale):
+    """The synthetic Ultralytics-layout state dict the fixtures of ``scale`` were recorded with (a fresh dict)."""
+    return dict(_ultralytics_state_dict(scale))
+
+
+def fixture(scale, kind):
+    """Arrays of ``yolo11{scale}_{kind}.npz`` (kind: eval or loss)."""
+    return dict(np.load(osp.join(FIXTURES, f'yolo11{scale}_{kind}.npz')))
