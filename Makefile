@@ -10,7 +10,7 @@ setup:  ## create .venv with the pinned OpenMMLab stack (idempotent)
 test: setup  ## set up, then run the test suite
 	$(PY) -m pytest tests
 
-demo: setup  ## set up, then run the main job
+demo: setup  ## set up, then train YOLO11n-FasterNet on the fire demo and evaluate it
 	bash tools/run_demo.sh
 
 clean-venv:

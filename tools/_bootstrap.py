@@ -4,6 +4,7 @@ Puts the repository root on ``sys.path`` (so ``projects.fasternet_yolo11`` impor
 user setting PYTHONPATH), imports the project (module registration and the weights-only
 checkpoint allow-list) and offers the checks every entry point makes on its arguments.
 """
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -45,3 +46,14 @@ def use_gloo_without_cuda(cfg):
     import torch
     if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get('dist_cfg'):
         cfg.env_cfg.dist_cfg['backend'] = 'gloo'
+
+
+@contextlib.contextmanager
+def one_line_errors():
+    """Turn the errors a user can fix (bad data yaml, missing files) into one line, no traceback."""
+    from projects.fasternet_yolo11.checkpoint_safety import UnsafeCheckpointError
+    from projects.fasternet_yolo11.yolo_dataset import DataConfigError
+    try:
+        yield
+    except (DataConfigError, UnsafeCheckpointError, FileNotFoundError) as err:
+        die(str(err).splitlines()[0] if str(err) else repr(err))

@@ -7,7 +7,8 @@ import os
 import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
-from _bootstrap import check_checkpoint, die, load_config, use_gloo_without_cuda
+from _bootstrap import (check_checkpoint, die, load_config, one_line_errors,
+                        use_gloo_without_cuda)
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import DictAction
@@ -77,7 +78,8 @@ def main():
         if not args.out.endswith(('.pkl', '.pickle')):
             die(f'--out must be a .pkl/.pickle file, got {args.out!r}')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    runner.test()
+    with one_line_errors():
+        runner.test()
 
 
 if __name__ == '__main__':

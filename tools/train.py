@@ -7,7 +7,8 @@ import os
 import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
-from _bootstrap import check_checkpoint, die, load_config, use_gloo_without_cuda
+from _bootstrap import (check_checkpoint, die, load_config, one_line_errors,
+                        use_gloo_without_cuda)
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
@@ -66,7 +67,8 @@ def main():
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    with one_line_errors():
+        runner.train()
 
 
 if __name__ == '__main__':

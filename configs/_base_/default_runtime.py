@@ -10,7 +10,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='mmdet.DetVisualizationHook'))
+    visualization=dict(type='mmdet.DetVisualizationHook'),
+    # one table of the model's blocks (backbone, SPPF/C2PSA, neck, head) with channels and params
+    model_summary=dict(type='ModelSummaryHook'))
 
 env_cfg = dict(
     cudnn_benchmark=True,

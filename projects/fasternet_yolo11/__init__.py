@@ -13,4 +13,4 @@ os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 from . import checkpoint_safety  # noqa: F401,E402  (must come first: tools load checkpoints)
 from . import fasternet  # noqa: F401,E402  FasterNet backbone
 from . import yolo11_backbone, yolo11_neck, yolo11_head  # noqa: F401,E402  YOLO11
-from . import transforms  # noqa: F401,E402  data transforms
+from . import yolo_dataset, transforms, hooks  # noqa: F401,E402  data, hooks

@@ -1,0 +1,60 @@
+"""Every config loads; the fire/COCO and YOLO11/FasterNet families are thin diffs that agree."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmyolo.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')))
+SCALES = 'nsmlx'
+
+
+def load(name):
+    return Config.fromfile(osp.join(REPO, 'configs', name))
+
+
+def test_all_twenty_one_configs_exist():
+    names = {osp.basename(c) for c in CONFIGS}
+    for s in SCALES:
+        for kind in ('coco', 'fire', 'fasternet_coco', 'fasternet_fire'):
+            assert f'yolo11{s}_{kind}.py' in names
+    assert 'yolo11n_fasternet_fire_demo.py' in names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_is_consistent(path):
+    cfg = Config.fromfile(path)
+    head = cfg.model.bbox_head.head_module
+    assert head.num_classes == cfg.model.train_cfg.assigner.num_classes == cfg.num_classes
+    if '_fire' in path:
+        assert cfg.num_classes == len(cfg.class_names) == 2
+        assert cfg.train_dataloader.dataset.type == 'YOLOFormatDataset'
+        assert cfg.val_evaluator.ann_file is None  # ground truth from the same labels
+    switch = [h for h in cfg.custom_hooks if h.type == 'mmdet.PipelineSwitchHook'][0]
+    assert switch.switch_epoch == cfg.train_cfg.max_epochs - cfg.close_mosaic_epochs
+    assert cfg.default_hooks.param_scheduler.max_epochs == cfg.train_cfg.max_epochs
+    assert cfg.optim_wrapper.optimizer.batch_size_per_gpu == cfg.train_dataloader.batch_size
+    if 'fasternet' in path:
+        assert cfg.model.backbone.type == 'FasterNet' and cfg.model.neck.p5_context
+
+
+def test_seed_defaults_and_widen_factors():
+    for s, w in zip(SCALES, (0.25, 0.5, 1.0, 1.0, 1.5)):
+        cfg = load(f'yolo11{s}_fasternet_fire.py')
+        assert cfg.model.backbone.widen_factor == w
+        assert (cfg.train_cfg.max_epochs, cfg.img_scale, cfg.train_dataloader.batch_size) == \
+            (100, (640, 640), 8)
+
+
+@pytest.mark.parametrize('scale', 'ns')
+def test_fasternet_detector_builds_and_runs(scale):
+    init_default_scope('mmyolo')
+    model = MODELS.build(load(f'yolo11{scale}_fasternet_fire.py').model).eval()
+    with torch.no_grad():
+        cls_scores, bbox_preds = model._forward(torch.rand(1, 3, 64, 96))
+    assert [tuple(c.shape) for c in cls_scores] == [(1, 2, 8, 12), (1, 2, 4, 6), (1, 2, 2, 3)]
+    assert all(b.shape[1] == 4 for b in bbox_preds)

@@ -1,0 +1,28 @@
+"""Generate the synthetic fire/smoke demo dataset (Ultralytics layout) deterministically.
+
+    python tools/misc/make_fire_demo.py [--out data/fire_demo] [--train 400] [--val 100] [--size 320]
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import _bootstrap  # noqa: E402,F401
+
+from projects.fasternet_yolo11.demo_data import make_fire_demo  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out', default='data/fire_demo', help='dataset root to write')
+    parser.add_argument('--train', type=int, default=400, help='number of training images')
+    parser.add_argument('--val', type=int, default=100, help='number of validation images')
+    parser.add_argument('--size', type=int, default=320, help='longest image side in pixels')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    yaml_path = make_fire_demo(args.out, args.train, args.val, args.size, args.seed)
+    print(f'wrote {yaml_path}')
+
+
+if __name__ == '__main__':
+    main()
