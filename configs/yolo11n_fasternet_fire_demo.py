@@ -3,10 +3,10 @@
 # the schedule differ from yolo11n_fasternet_fire.py (which keeps the seed's 100 epochs at 640).
 _base_ = './yolo11n_fasternet_fire.py'
 
-img_scale = (320, 320)  # width, height; the demo images are at most 320 px
-max_epochs = 25
-close_mosaic_epochs = 5
-val_interval = 5
+img_scale = (256, 256)  # width, height (the demo images are 240-320 px)
+max_epochs = 15
+close_mosaic_epochs = 3
+val_interval = 3
 
 
 def _at_img_scale(pipeline):

@@ -169,3 +169,26 @@ def test_demo_generator_is_deterministic_and_loads(tmp_path):
                 (tmp_path / 'b' / split / 'labels' / name).read_text()
     ds = YOLOFormatDataset(data_yaml=y1, split='train', pipeline=[])
     assert len(ds) == 6 and ds.load_stats['skipped'] == 0 and ds.load_stats['boxes'] > 0
+
+
+def test_yolo2coco_matches_the_dataset(tmp_path):
+    import json
+    import subprocess
+    import sys
+    yaml_path = make_fire_demo(str(tmp_path / 'd'), num_train=2, num_val=4, img_size=96, seed=1)
+    out = tmp_path / 'val.json'
+    tool = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                    'dataset_converters', 'yolo2coco.py')
+    subprocess.run([sys.executable, tool, yaml_path, '--split', 'val', '--out', str(out)],
+                   check=True, capture_output=True)
+    coco = json.loads(out.read_text())
+    ds = YOLOFormatDataset(data_yaml=yaml_path, split='val', pipeline=[])
+    assert len(coco['images']) == len(ds) == 4
+    assert [c['name'] for c in coco['categories']] == ['fire', 'smoke']
+    first = ds.get_data_info(0)
+    anns = [a for a in coco['annotations'] if a['image_id'] == first['img_id']]
+    assert len(anns) == len(first['instances'])
+    for ann, inst in zip(anns, first['instances']):
+        x1, y1, x2, y2 = inst['bbox']
+        assert ann['bbox'] == pytest.approx([x1, y1, x2 - x1, y2 - y1])
+        assert ann['category_id'] == inst['bbox_label']
