@@ -39,7 +39,14 @@ def parse_args():
                         help='do not print the per-module table')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (applied to every config)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.all:
+        args.configs += [osp.join(CONFIG_DIR, f'yolo11{s}{kind}_coco.py')
+                         for kind in ('', '_fasternet') for s in 'nsmlx']
+        args.not_show_table = True
+    if not args.configs:
+        parser.error('give one or more configs, or --all')
+    return args
 
 
 def measure(config, shape, cfg_options=None, show_table=True, show_arch=False):
