@@ -192,3 +192,21 @@ def test_yolo2coco_matches_the_dataset(tmp_path):
         x1, y1, x2, y2 = inst['bbox']
         assert ann['bbox'] == pytest.approx([x1, y1, x2 - x1, y2 - y1])
         assert ann['category_id'] == inst['bbox_label']
+
+
+def test_batch_shape_policy_and_mosaic_inputs(tmp_path):
+    from mmengine.registry import init_default_scope
+    from mmyolo.registry import TRANSFORMS
+    init_default_scope('mmyolo')
+    yaml_path = make_fire_demo(str(tmp_path / 'd'), num_train=4, num_val=4, img_size=96, seed=2)
+    val = YOLOFormatDataset(
+        data_yaml=yaml_path, split='val', test_mode=True, pipeline=[],
+        batch_shapes_cfg=dict(type='BatchShapePolicy', batch_size=2, img_size=64,
+                              size_divisor=32, extra_pad_ratio=0.5))
+    assert all('batch_shape' in val.get_data_info(i) for i in range(len(val)))
+    load = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)]
+    train = YOLOFormatDataset(data_yaml=yaml_path, split='train', pipeline=[
+        *load, dict(type='Mosaic', img_scale=(64, 64), pre_transform=load)])
+    out = train[0]  # Mosaic pulls three more images through `dataset`, as on COCO
+    assert out['img'].shape == (128, 128, 3)
+    assert len(out['gt_bboxes']) == len(out['gt_bboxes_labels'])
