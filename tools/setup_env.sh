@@ -84,8 +84,10 @@ else
 fi
 "${PIP[@]}" install -q -c requirements/constraints.txt "$WHEEL_DIR"/mmcv-*.whl
 
-step 4 "mmengine, mmdet, mmyolo and the pinned runtime requirements"
+step 4 "mmengine, mmdet, mmyolo, the pinned runtime and deployment requirements"
 "${PIP[@]}" install -q -c requirements/constraints.txt -r requirements/runtime.txt
+# ONNX export / ONNX Runtime / onnxsim (tools/deployment, benchmark); all wheels, no compiling.
+"${PIP[@]}" install -q -c requirements/constraints.txt -r requirements/deploy.txt
 
 step 5 "test requirements"
 "${PIP[@]}" install -q -c requirements/constraints.txt -r requirements/tests.txt

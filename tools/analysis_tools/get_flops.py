@@ -55,7 +55,7 @@ def measure(config, shape, cfg_options=None, show_table=True, show_arch=False):
     init_default_scope(cfg.get('default_scope', 'mmyolo'))
     model = MODELS.build(cfg.model)
     model.eval()
-    switch_to_deploy(model)
+    switch_to_deploy(model, fuse_bn=False)  # BN counted separately, as Ultralytics does
     h, w = shape
     data = model.data_preprocessor({'inputs': [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]})
     with torch.no_grad():

@@ -1,0 +1,67 @@
+"""Detect with a config + checkpoint on an image, a folder of images or a video.
+
+    python demo/image_demo.py CONFIG CHECKPOINT INPUT [--out-dir DIR] [--score-thr 0.3]
+        [--device cpu|cuda:0] [--deploy]
+
+Writes the input with drawn boxes and class names (images keep their names, a video becomes
+``<name>.mp4``), ``detections.json`` (per image: label, class, score, bbox x1 y1 x2 y2 in
+pixels) and ``labels/<image>.txt`` (``label score x1 y1 x2 y2`` per line) to ``--out-dir``.
+``--deploy`` runs the Conv+BN-fused, PConv-``slicing`` model (same detections, faster).
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tools import _bootstrap  # noqa: E402  (repo on sys.path, project registered)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('input', help='image file, folder of images or video file')
+    p.add_argument('--out-dir', default='outputs/demo')
+    p.add_argument('--score-thr', type=float, default=0.3)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--deploy', action='store_true', help='fuse Conv+BN, PConv slicing')
+    from mmengine.config import DictAction
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
+                   help='key=value overrides of the config')
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    import torch
+    from mmdet.apis import init_detector
+    from tqdm import tqdm
+
+    from projects.fasternet_yolo11.deploy import switch_to_deploy
+    from tools.deployment.common import Outputs, build_preprocess, iter_frames, to_dets, \
+        video_fps
+
+    cfg = _bootstrap.load_config(args.config, args.cfg_options)
+    _bootstrap.check_checkpoint(args.checkpoint)
+    with _bootstrap.one_line_errors():
+        model = init_detector(cfg, args.checkpoint, device=args.device)
+        total, frames = iter_frames(args.input)
+    if args.deploy:
+        switch_to_deploy(model)
+    classes = list(model.dataset_meta.get('classes', ()))
+    preprocess = build_preprocess(cfg.test_dataloader.dataset.pipeline)
+    out = Outputs(args.out_dir, args.input, video_fps(args.input))
+    for name, frame in tqdm(frames, total=total, desc='detect', unit='img'):
+        data = preprocess(frame, name)
+        with torch.no_grad():
+            batch = model.data_preprocessor(
+                dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
+            pred = model.predict(batch['inputs'], batch['data_samples'], rescale=True)[0]
+        inst = pred.pred_instances
+        out.add(name, frame, to_dets(inst.bboxes.cpu().numpy(), inst.scores.cpu().numpy(),
+                                     inst.labels.cpu().numpy(), classes, args.score_thr), classes)
+    print(f'{len(out.results)} image(s) -> {args.out_dir}; detections: {out.close()}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,133 @@
+"""Confusion matrix of a detector on its validation set, as a PNG (and the counts as .npy).
+
+    python tools/analysis_tools/confusion_matrix.py CONFIG CHECKPOINT [--out cm.png]
+        [--score-thr 0.25] [--iou-thr 0.45] [--split val|test] [--cfg-options k=v ...]
+
+Rows are the true classes plus "background" (a detection that matched nothing), columns the
+predicted classes plus "background" (a ground-truth box nobody found). Detections with score
+>= ``--score-thr`` are matched one-to-one to ground truth by IoU >= ``--iou-thr``, best IoU
+first, whatever their class, so confusions between classes show off the diagonal. Each row is
+normalised to sum 1; the raw counts are printed in the cells. Headless (matplotlib Agg).
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from tools import _bootstrap  # noqa: E402
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--out', default=None,
+                   help='default: confusion_matrix.png beside the checkpoint')
+    p.add_argument('--score-thr', type=float, default=0.25)
+    p.add_argument('--iou-thr', type=float, default=0.45)
+    p.add_argument('--split', choices=('val', 'test'), default='val')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None)
+    return p.parse_args(argv)
+
+
+def match(gt_boxes, gt_labels, boxes, labels, num_classes, iou_thr):
+    """Counts (nc+1, nc+1) for one image: [true, predicted], index nc = background."""
+    import numpy as np
+    import torch
+    from mmdet.structures.bbox import bbox_overlaps
+    cm = np.zeros((num_classes + 1, num_classes + 1), np.int64)
+    used_gt, used_det = set(), set()
+    if len(gt_boxes) and len(boxes):
+        iou = bbox_overlaps(torch.as_tensor(gt_boxes, dtype=torch.float32),
+                            torch.as_tensor(boxes, dtype=torch.float32)).numpy()
+        pairs = np.argwhere(iou >= iou_thr)
+        for g, d in sorted(pairs.tolist(), key=lambda p: -iou[p[0], p[1]]):
+            if g in used_gt or d in used_det:
+                continue
+            used_gt.add(g)
+            used_det.add(d)
+            cm[gt_labels[g], labels[d]] += 1
+    for g in range(len(gt_boxes)):
+        if g not in used_gt:
+            cm[gt_labels[g], num_classes] += 1  # missed
+    for d in range(len(boxes)):
+        if d not in used_det:
+            cm[num_classes, labels[d]] += 1  # false detection
+    return cm
+
+
+def compute(cfg, checkpoint, split='val', score_thr=0.25, iou_thr=0.45, device='cpu'):
+    """Returns (class names, counts (nc+1, nc+1))."""
+    import numpy as np
+    import torch
+    from mmdet.apis import init_detector
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    init_default_scope(cfg.get('default_scope', 'mmyolo'))
+    model = init_detector(cfg, checkpoint, device=device)
+    loader_cfg = cfg.get(f'{split}_dataloader')
+    loader_cfg = dict(loader_cfg, num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg)
+    classes = list(loader.dataset.metainfo.get('classes', ()))
+    nc = len(classes)
+    cm = np.zeros((nc + 1, nc + 1), np.int64)
+    from tqdm import tqdm
+    for batch in tqdm(loader, desc='confusion matrix', unit='batch'):
+        with torch.no_grad():
+            results = model.test_step(batch)
+        for res in results:
+            pred = res.pred_instances
+            keep = pred.scores >= score_thr
+            gt = res.gt_instances
+            gt_boxes = gt.bboxes.tensor if hasattr(gt.bboxes, 'tensor') else gt.bboxes
+            cm += match(gt_boxes.cpu().numpy(), gt.labels.cpu().numpy(),
+                        pred.bboxes[keep].cpu().numpy(), pred.labels[keep].cpu().numpy(), nc,
+                        iou_thr)
+    return classes, cm
+
+
+def plot(classes, cm, out, title=''):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    names = list(classes) + ['background']
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    size = 2 + 0.6 * len(names)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_xticks(range(len(names)), names, rotation=45, ha='right')
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel='predicted', ylabel='true', title=title)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if cm[i, j]:
+                ax.text(j, i, f'{norm[i, j]:.2f}\n({cm[i, j]})', ha='center', va='center',
+                        fontsize=8, color='white' if norm[i, j] > 0.5 else 'black')
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def main(argv=None):
+    import numpy as np
+    args = parse_args(argv)
+    cfg = _bootstrap.load_config(args.config, args.cfg_options)
+    _bootstrap.check_checkpoint(args.checkpoint)
+    with _bootstrap.one_line_errors():
+        classes, cm = compute(cfg, args.checkpoint, args.split, args.score_thr, args.iou_thr,
+                              args.device)
+    out = args.out or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'confusion_matrix.png')
+    plot(classes, cm, out, f'{osp.basename(args.config)} [{args.split}]\nscore >= '
+                           f'{args.score_thr}, IoU >= {args.iou_thr}')
+    np.save(osp.splitext(out)[0] + '.npy', cm)
+    print(f'{int(cm[:-1].sum())} ground-truth boxes, {int(cm[:, :-1].sum())} detections; '
+          f'matched with the right class: {int(np.trace(cm[:-1, :-1]))} -> {out}')
+
+
+if __name__ == '__main__':
+    main()
