@@ -6,6 +6,7 @@ reported with its file and training goes on.
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -82,10 +83,13 @@ def test_train_test_get_flops(fire_data, tmp_path):
     ckpt = osp.join(work, 'epoch_1.pth')
     assert osp.isfile(ckpt)
 
+    val_map50 = float(re.findall(r'coco/bbox_mAP_50: ([0-9.]+)', log)[-1])
     show_dir = 'shown'
+    # --deploy: the fused, PConv-slicing form gives the same mAP as the training-time val
     log = run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', work, '--show-dir', show_dir,
-                   '--cfg-options', *data_options(fire_data))
-    assert 'coco/bbox_mAP_50' in log
+                   '--deploy', '--cfg-options', *data_options(fire_data))
+    test_map50 = float(re.findall(r'coco/bbox_mAP_50: ([0-9.]+)', log)[-1])
+    assert abs(test_map50 - val_map50) <= 0.02, (test_map50, val_map50)
     assert '| fire ' in log and '| smoke ' in log  # per-class AP table
     shown = [f for d, _, fs in os.walk(work) if osp.basename(d) == show_dir for f in fs]
     assert len(shown) == 3

@@ -7,8 +7,8 @@ import os
 import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
-from _bootstrap import (check_checkpoint, die, load_config, one_line_errors,
-                        use_gloo_without_cuda)
+from _bootstrap import (check_checkpoint, check_checkpoint_fits, die, finish, load_config,
+                        one_line_errors, use_gloo_without_cuda)
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import DictAction
@@ -31,7 +31,7 @@ def parse_args():
                         '<work_dir>/<timestamp>/<show_dir>')
     parser.add_argument('--wait-time', type=float, default=2, help='--show interval (s)')
     parser.add_argument('--deploy', action='store_true',
-                        help='switch the model to deploy mode (fused/inference forms)')
+                        help='test the deploy form: Conv+BN fused, PConv slicing')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
@@ -60,7 +60,7 @@ def main():
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.deploy:
-        cfg.custom_hooks = cfg.get('custom_hooks', []) + [dict(type='SwitchToDeployHook')]
+        cfg.custom_hooks = cfg.get('custom_hooks', []) + [dict(type='DeployModeHook')]
     if args.json_prefix is not None:
         cfg.test_evaluator.format_only = True
         cfg.test_evaluator.outfile_prefix = args.json_prefix
@@ -79,8 +79,10 @@ def main():
             die(f'--out must be a .pkl/.pickle file, got {args.out!r}')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     with one_line_errors():
+        check_checkpoint_fits(runner, args.checkpoint, 'checkpoint', strict=True)
         runner.test()
 
 
 if __name__ == '__main__':
     main()
+    finish()

@@ -7,8 +7,8 @@ import os
 import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
-from _bootstrap import (check_checkpoint, die, load_config, one_line_errors,
-                        use_gloo_without_cuda)
+from _bootstrap import (check_checkpoint, check_checkpoint_fits, die, finish, load_config,
+                        one_line_errors, resolve_auto_resume, use_gloo_without_cuda)
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
@@ -57,19 +57,33 @@ def main():
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if cfg.get('optim_wrapper', {}).get('type', 'OptimWrapper') == 'OptimWrapper':
+        # the same optimizer step, but a NaN/Inf loss is never applied (see NonFiniteLossHook)
+        cfg.optim_wrapper.type = 'FiniteOptimWrapper'
 
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
+    if args.resume not in (None, 'auto'):
         check_checkpoint(args.resume, '--resume checkpoint')
         cfg.resume, cfg.load_from = True, args.resume
+    elif args.resume == 'auto' or (cfg.get('resume') and not cfg.get('load_from')):
+        # mmengine trusts last_checkpoint blindly; this falls back to the newest complete
+        # checkpoint, and with none a fresh run keeps the config's load_from (pretrained weights)
+        found = resolve_auto_resume(cfg.work_dir)
+        cfg.resume = found is not None
+        if found:
+            cfg.load_from = found
     if not cfg.resume:
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if cfg.get('load_from'):
+        with one_line_errors():
+            check_checkpoint_fits(runner, cfg.load_from,
+                                  'resume checkpoint' if cfg.resume else 'load_from checkpoint',
+                                  strict=bool(cfg.resume))
     with one_line_errors():
         runner.train()
 
 
 if __name__ == '__main__':
     main()
+    finish()

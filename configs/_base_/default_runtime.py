@@ -8,11 +8,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1),
+    # CheckpointHook with atomic writes: a kill never leaves a partial checkpoint or a
+    # last_checkpoint that names one (projects/fasternet_yolo11/hooks.py)
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmdet.DetVisualizationHook'),
     # one table of the model's blocks (backbone, SPPF/C2PSA, neck, head) with channels and params
-    model_summary=dict(type='ModelSummaryHook'))
+    model_summary=dict(type='ModelSummaryHook'),
+    # a NaN/Inf loss stops the run naming the iteration and loss term; action='skip' drops the
+    # step instead (tools/train.py makes a plain OptimWrapper a FiniteOptimWrapper, which never
+    # applies a non-finite step)
+    non_finite_loss=dict(type='NonFiniteLossHook', action='stop'))
 
 env_cfg = dict(
     cudnn_benchmark=True,

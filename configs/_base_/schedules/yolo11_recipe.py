@@ -45,7 +45,7 @@ default_hooks = dict(
         warmup_momentum=0.8,
         warmup_mim_iter=100),
     checkpoint=dict(
-        type='CheckpointHook', interval=save_epoch_intervals, save_best='auto', max_keep_ckpts=max_keep_ckpts))
+        type='AtomicCheckpointHook', interval=save_epoch_intervals, save_best='auto', max_keep_ckpts=max_keep_ckpts))
 
 custom_hooks = [
     # Ultralytics ModelEMA(decay 0.9999, tau 2000)
