@@ -1,26 +1,17 @@
 """Benchmark (2 iterations per backend) and the three plot commands on a tiny real run."""
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from _tools import run_tool
 from projects.fasternet_yolo11.demo_data import make_fire_demo
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/yolo11n_fasternet_fire_demo.py'
 
 
 def run(*args):
-    env = dict(os.environ)
-    env.pop('PYTHONPATH', None)
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=400)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{args} failed:\n{out[-4000:]}'
-    return out
+    return run_tool(*args).out
 
 
 def assert_png(path):
@@ -110,3 +101,4 @@ def test_label_stats(tmp_path):
             for ln in open(label_path_for(i)).read().splitlines() if ln.strip()]
     fire = sum(ln.split()[0] == '0' for ln in rows)
     assert f'5 images, {len(rows)} boxes (fire {fire}, smoke {len(rows) - fire})' in log, log
+

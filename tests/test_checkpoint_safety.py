@@ -1,6 +1,5 @@
 """Checkpoints load with torch's weights_only protection on; crafted pickles are refused."""
 import os
-import os.path as osp
 
 import numpy as np
 import pytest

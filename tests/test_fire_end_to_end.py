@@ -7,27 +7,16 @@ import json
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
+from _tools import run_tool
 from projects.fasternet_yolo11.demo_data import make_fire_demo
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/yolo11n_fasternet_fire_demo.py'
 
-
-def run_tool(*args):
-    env = dict(os.environ)
-    env.pop('PYTHONPATH', None)
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{args} failed:\n{out[-4000:]}'
-    return out
 
 
 @pytest.fixture(scope='module')
@@ -70,7 +59,7 @@ def test_train_test_get_flops(fire_data, tmp_path):
         'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
         'train_cfg.val_interval=1', 'optim_wrapper.optimizer.batch_size_per_gpu=4']
-    log = run_tool('tools/train.py', CONFIG, '--work-dir', work, '--cfg-options', *opts)
+    log = run_tool('tools/train.py', CONFIG, '--work-dir', work, '--cfg-options', *opts).out
     # 6 good + 1 background = 7 images, batch 4: 2 iterations; the bad ones are each reported.
     assert 'YOLOFormatDataset train' in log and '7 images' in log and '4 skipped' in log
     for name, reason in [('bad_4cols.txt', '4 columns'), ('bad_class.txt', 'class id 7'),
@@ -87,7 +76,7 @@ def test_train_test_get_flops(fire_data, tmp_path):
     show_dir = 'shown'
     # --deploy: the fused, PConv-slicing form gives the same mAP as the training-time val
     log = run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', work, '--show-dir', show_dir,
-                   '--deploy', '--cfg-options', *data_options(fire_data))
+                   '--deploy', '--cfg-options', *data_options(fire_data)).out
     test_map50 = float(re.findall(r'coco/bbox_mAP_50: ([0-9.]+)', log)[-1])
     assert abs(test_map50 - val_map50) <= 0.02, (test_map50, val_map50)
     assert '| fire ' in log and '| smoke ' in log  # per-class AP table
@@ -102,5 +91,6 @@ def test_train_test_get_flops(fire_data, tmp_path):
     assert isinstance(results, list) and all({'image_id', 'bbox', 'score', 'category_id'} <= set(r)
                                              for r in results)
 
-    log = run_tool('tools/analysis_tools/get_flops.py', CONFIG, '--not-show-table', '--shape', '320')
+    log = run_tool('tools/analysis_tools/get_flops.py', CONFIG, '--not-show-table',
+                   '--shape', '320').out
     assert 'yolo11n_fasternet_fire_demo' in log and 'GFLOPs' in log

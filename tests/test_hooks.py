@@ -1,5 +1,4 @@
 """ModelSummaryHook: one table of the detector's blocks, FasterNet visible, params adding up."""
-import logging
 from types import SimpleNamespace
 
 import pytest

@@ -2,10 +2,7 @@
 the two demos (PyTorch / ONNX Runtime) drawing the same boxes."""
 import argparse
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -19,8 +16,13 @@ from projects.fasternet_yolo11.deploy import End2End, RawOutputs, fuse_conv_bn, 
 from tests.test_deploy import random_model
 from tools.deployment.export_onnx import export
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from _tools import run_tool
+
 CONFIG = 'configs/yolo11n_fasternet_fire_demo.py'  # 256 px test pipeline, 2 classes
+
+
+def run(*args):
+    return run_tool(*args).out
 
 
 def lively_model():
@@ -137,15 +139,6 @@ def test_end2end_nms_matches_pytorch(tmp_path, model):
         assert (np.diff(scores[b, :n]) <= 1e-6).all()  # best first
 
 
-def run(*args):
-    env = dict(os.environ)
-    env.pop('PYTHONPATH', None)
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
 def test_demos_draw_the_same_boxes(tmp_path, model):
     """PyTorch demo on a checkpoint and ONNX Runtime demo on its end-to-end export: same
     detections (in original-image pixels) on a folder of two differently shaped images."""
@@ -194,3 +187,4 @@ def test_onnx_demo_on_a_video(tmp_path, model):
     cap = cv2.VideoCapture(str(tmp_path / 'out' / 'clip.mp4'))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     cap.release()
+

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from _tiny_data import make_tiny_coco
+from _tools import REPO, run_tool
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CFG = osp.join(REPO, 'tests', 'configs', 'tiny_det_coco.py')
 
 
@@ -22,15 +22,6 @@ def data_options(root):
             f'test_dataloader.dataset.data_root={root}', f'val_evaluator.ann_file={ann}',
             f'test_evaluator.ann_file={ann}']
 
-
-def run_tool(*args, check=True, env=None):
-    env = dict(os.environ, **(env or {}))
-    env.pop('PYTHONPATH', None)  # the tools must find projects/ by themselves
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
-    return proc
 
 
 def ckpt_meta(path):

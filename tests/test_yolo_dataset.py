@@ -196,7 +196,6 @@ def test_yolo2coco_matches_the_dataset(tmp_path):
 
 def test_batch_shape_policy_and_mosaic_inputs(tmp_path):
     from mmengine.registry import init_default_scope
-    from mmyolo.registry import TRANSFORMS
     init_default_scope('mmyolo')
     yaml_path = make_fire_demo(str(tmp_path / 'd'), num_train=4, num_val=4, img_size=96, seed=2)
     val = YOLOFormatDataset(
