@@ -209,3 +209,12 @@ def test_batch_shape_policy_and_mosaic_inputs(tmp_path):
     out = train[0]  # Mosaic pulls three more images through `dataset`, as on COCO
     assert out['img'].shape == (128, 128, 3)
     assert len(out['gt_bboxes']) == len(out['gt_bboxes_labels'])
+
+
+def test_lazy_metainfo_needs_no_data(tmp_path):
+    # what mmdet's init_detector does for inference on a machine without the dataset
+    ds = YOLOFormatDataset(data_yaml=str(tmp_path / 'absent.yaml'), split='val', pipeline=[],
+                           lazy_init=True, metainfo=dict(classes=('fire', 'smoke')))
+    assert ds.metainfo['classes'] == ('fire', 'smoke')
+    with pytest.raises(DataConfigError, match='absent.yaml'):
+        ds.full_init()

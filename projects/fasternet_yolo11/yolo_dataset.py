@@ -226,18 +226,30 @@ class YOLOFormatDataset(BatchShapePolicyDataset):
     def __init__(self, data_yaml, split='train', metainfo=None, **kwargs):
         self.data_yaml = data_yaml
         self.split = split
-        self.data_cfg = load_data_config(data_yaml)
-        if split not in self.data_cfg:
-            raise DataConfigError(f'{data_yaml}: no {split!r} split')
+        self.data_cfg = None
+        if kwargs.get('lazy_init') and metainfo and metainfo.get('classes'):
+            # Inference tools (mmdet's init_detector) build the dataset lazily for its metainfo
+            # only: the config's classes are enough and the data need not be on this machine.
+            # The yaml is read and checked against them when the data is loaded.
+            root = ''
+        else:
+            self._read_data_cfg(metainfo)
+            metainfo = dict(metainfo or {}, classes=tuple(self.data_cfg['names']))
+            root = self.data_cfg['root']
+        super().__init__(metainfo=metainfo, ann_file='', data_root=root, **kwargs)
+
+    def _read_data_cfg(self, metainfo):
+        self.data_cfg = load_data_config(self.data_yaml)
+        if self.split not in self.data_cfg:
+            raise DataConfigError(f'{self.data_yaml}: no {self.split!r} split')
         names = tuple(self.data_cfg['names'])
         if metainfo and metainfo.get('classes') and tuple(metainfo['classes']) != names:
-            raise DataConfigError(f'{data_yaml}: names {names} differ from the config\'s '
+            raise DataConfigError(f'{self.data_yaml}: names {names} differ from the config\'s '
                                   f'metainfo classes {tuple(metainfo["classes"])}')
-        metainfo = dict(metainfo or {}, classes=names)
-        super().__init__(metainfo=metainfo, ann_file='', data_root=self.data_cfg['root'],
-                         **kwargs)
 
     def load_data_list(self):
+        if self.data_cfg is None:
+            self._read_data_cfg(self.metainfo)
         num_classes = len(self.metainfo['classes'])
         images, ignored_files = list_images(self.data_cfg[self.split])
         stats = Counter(ignored_files=ignored_files)
