@@ -7,6 +7,7 @@ img_scale = (256, 256)  # width, height (the demo images are 240-320 px)
 max_epochs = 15
 close_mosaic_epochs = 3
 val_interval = 3
+randomness = dict(seed=0)  # a repeatable demo (CPU kernels may still differ in the last bits)
 
 
 def _at_img_scale(pipeline):
