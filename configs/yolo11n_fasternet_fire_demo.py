@@ -1,38 +1,9 @@
-# The README's main job (`make demo`): YOLO11n-FasterNet trained from scratch on the embedded synthetic
-# fire/smoke demo (tools/misc/make_fire_demo.py) and sized for 2 CPU cores. Only the input size and
-# the schedule differ from yolo11n_fasternet_fire.py (which keeps the seed's 100 epochs at 640).
-_base_ = './yolo11n_fasternet_fire.py'
+# The README's main job (`make demo`): YOLO11n-FasterNet (the seed's T0 line) trained from scratch on the
+# embedded synthetic fire/smoke demo with the demo recipe (_base_/fire_demo.py: 256 px, 15 epochs).
+_base_ = ['./_base_/fire_demo.py', './_base_/models/fasternet.py']
 
-img_scale = (256, 256)  # width, height (the demo images are 240-320 px)
-max_epochs = 15
-close_mosaic_epochs = 3
-val_interval = 3
-randomness = dict(seed=0)  # a repeatable demo (CPU kernels may still differ in the last bits)
-
-
-def _at_img_scale(pipeline):
-    """The base pipelines with every size argument moved to img_scale."""
-    out = []
-    for t in pipeline:
-        t = dict(t)
-        if t['type'] == 'Mosaic':
-            t['img_scale'] = img_scale
-        elif t['type'] in ('YOLOv5KeepRatioResize', 'LetterResize'):
-            t['scale'] = img_scale
-        elif t['type'] == 'YOLOv5RandomAffine' and 'border' in t:
-            t['border'] = (-img_scale[0] // 2, -img_scale[1] // 2)
-        out.append(t)
-    return out
-
-
-train_dataloader = dict(dataset=dict(pipeline=_at_img_scale(_base_.train_pipeline)))
-val_dataloader = dict(dataset=dict(pipeline=_at_img_scale(_base_.test_pipeline)))
-test_dataloader = val_dataloader
-_base_.custom_hooks[1].switch_pipeline = _at_img_scale(_base_.train_pipeline_stage2)
-
-# Values derived from max_epochs are not recomputed: set them again.
-default_hooks = dict(param_scheduler=dict(max_epochs=max_epochs), logger=dict(interval=10),
-                     checkpoint=dict(interval=val_interval))
-_base_.custom_hooks[1].switch_epoch = max_epochs - close_mosaic_epochs
-train_cfg = dict(max_epochs=max_epochs, val_interval=val_interval,
-                 dynamic_intervals=[(max_epochs - close_mosaic_epochs, val_interval)])
+scale, fasternet = _base_.scales.n, _base_.fasternet_scales.n
+model = dict(
+    backbone=dict(_delete_=True, **fasternet.backbone),
+    neck=dict(**scale.factors, in_channels=fasternet.out_channels, p5_context=True),
+    bbox_head=dict(head_module=dict(in_channels=scale.neck_out_channels)))

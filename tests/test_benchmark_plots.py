@@ -50,7 +50,11 @@ def tiny_run(tmp_path_factory):
              'val_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
              'train_cfg.val_interval=1', 'optim_wrapper.optimizer.batch_size_per_gpu=2',
              'default_hooks.logger.interval=1']
-    run('tools/train.py', CONFIG, '--work-dir', work, '--cfg-options', *opts)
+    # Trained in channels_last: the plots and the confusion matrix below read its checkpoint
+    # and logs like any other.
+    log = run('tools/train.py', CONFIG, '--work-dir', work, '--channels-last', '--cfg-options',
+              *opts)
+    assert 'ChannelsLastHook: model weights in channels_last (NHWC)' in log
     return yaml_path, work, opts
 
 

@@ -22,7 +22,27 @@ def test_all_twenty_one_configs_exist():
     for s in SCALES:
         for kind in ('coco', 'fire', 'fasternet_coco', 'fasternet_fire'):
             assert f'yolo11{s}_{kind}.py' in names
-    assert 'yolo11n_fasternet_fire_demo.py' in names
+    for demo in ('yolo11n', 'yolo11n_fasternet', 'yolo11n_fasternet_lite'):
+        assert f'{demo}_fire_demo.py' in names
+    for s in 'ns':  # the CPU line ships for the scales it was measured at
+        for kind in ('coco', 'fire'):
+            assert f'yolo11{s}_fasternet_lite_{kind}.py' in names
+
+
+def test_demo_configs_differ_only_in_the_network():
+    # The comparison report's fixed recipe: the three demo configs train the same way.
+    def without_model(cfg):
+        d = cfg.to_dict()
+        for key in ('model', 'scale', 'fasternet', 'fasternet_scales', 'fasternet_lite_scales'):
+            d.pop(key, None)
+        return d
+    demos = [load(f'{n}_fire_demo.py') for n in ('yolo11n', 'yolo11n_fasternet',
+                                                  'yolo11n_fasternet_lite')]
+    assert without_model(demos[0]) == without_model(demos[1]) == without_model(demos[2])
+    assert (demos[0].train_cfg.max_epochs, demos[0].img_scale) == (15, (256, 256))
+    assert [d.model.backbone.get('arch') for d in demos] == [None, 't0', 'lite']
+    for d in demos:  # the rest of the network is the plain YOLO11n neck and head
+        assert d.model.bbox_head.head_module.in_channels == demos[0].model.bbox_head.head_module.in_channels
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -50,10 +70,11 @@ def test_seed_defaults_and_widen_factors():
             (100, (640, 640), 8)
 
 
-@pytest.mark.parametrize('scale', 'ns')
-def test_fasternet_detector_builds_and_runs(scale):
+@pytest.mark.parametrize('name', ['yolo11n_fasternet_fire.py', 'yolo11s_fasternet_fire.py',
+                                  'yolo11n_fasternet_lite_fire.py', 'yolo11s_fasternet_lite_fire.py'])
+def test_fasternet_detector_builds_and_runs(name):
     init_default_scope('mmyolo')
-    model = MODELS.build(load(f'yolo11{scale}_fasternet_fire.py').model).eval()
+    model = MODELS.build(load(name).model).eval()
     with torch.no_grad():
         cls_scores, bbox_preds = model._forward(torch.rand(1, 3, 64, 96))
     assert [tuple(c.shape) for c in cls_scores] == [(1, 2, 8, 12), (1, 2, 4, 6), (1, 2, 2, 3)]

@@ -56,6 +56,9 @@ def test_fused_outputs_match_unfused(config, fasternet):
         assert left == []
     assert isinstance(deployed.bbox_head.head_module.reg_preds[0][0].bn, nn.Identity)
     assert deployed._fused_conv_bn > 50
+    # Deployed weights are channels_last (the fast CPU layout), every 4-D one.
+    convs = [m.weight for m in deployed.modules() if isinstance(m, nn.Conv2d)]
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
 
 
 def test_fuse_only_pairs_adjacent_conv_bn():
@@ -68,3 +71,28 @@ def test_fuse_only_pairs_adjacent_conv_bn():
     fuse_conv_bn(seq)
     assert isinstance(seq[2], nn.BatchNorm2d) and seq._fused_conv_bn == 0
     assert torch.allclose(seq(x), ref)
+
+
+@pytest.mark.parametrize('backend,options', [
+    ('fused', dict(pconv='slicing')),
+    ('fused', dict(pconv='split_cat', channels_last=True)),
+    ('onnx', dict(pconv='slicing', ort_opt='disable')),
+    ('onnx', dict(pconv='split_cat', ort_opt='all')),
+])
+def test_benchmark_inference_options_keep_outputs(backend, options, tmp_path):
+    # Every option the benchmark and the comparison report time is a pure speed choice.
+    from tools.analysis_tools.benchmark import runners
+    model = random_model('configs/yolo11n_fasternet_lite_coco.py')
+    options = dict(options)
+    pconv = options.pop('pconv')
+
+    def outputs(backend, **kw):
+        make = runners(model, backend, 'cpu', (64, 96), pconv, 1, str(tmp_path), **kw)
+        torch.manual_seed(3)  # the same random input for every backend
+        return [torch.as_tensor(o) for o in make(2)()]
+    ref = outputs('eager')
+    out = outputs(backend, **options)
+    assert len(out) == len(ref) == 6
+    for a, b in zip(ref, out):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-3, rtol=1e-3), \
+            (a - b).abs().max()

@@ -118,6 +118,21 @@ def test_yolo_n_scale_is_t0():
     assert all(torch.isfinite(o).all() for o in outs)
 
 
+@pytest.mark.parametrize('widen_factor,embed_dim', [(0.25, 32), (0.5, 64), (1.0, 128)])
+def test_lite_arch_has_yolo11_widths_half_depth_and_relu(widen_factor, embed_dim):
+    # The CPU line: embed_dim from 128 (not 160), so n/s stage widths are YOLO11n/s's
+    # backbone widths; stage 3 has 4 blocks instead of T0's 8; ReLU instead of GELU.
+    model = FasterNet('lite', widen_factor=widen_factor)
+    assert model.embed_dim == embed_dim and model.depths == (1, 2, 4, 2)
+    assert len(model.stages[4].blocks) == 4
+    acts = {type(m) for m in model.modules() if isinstance(m, (nn.ReLU, nn.GELU))}
+    assert acts == {nn.ReLU}
+    with torch.no_grad():
+        outs = model.eval()(torch.rand(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [2 * embed_dim, 4 * embed_dim, 8 * embed_dim]
+    assert FasterNet('lite').embed_dim == 128  # without widen_factor: the table's own width
+
+
 def test_registered_in_mmyolo():
     model = MODELS.build(dict(type='FasterNet', widen_factor=0.5))
     assert isinstance(model, FasterNet) and model.out_channels == [160, 320, 640]

@@ -34,3 +34,28 @@ def test_hook_logs_one_table(fasternet_n):
     assert len(messages) == 1
     assert 'FasterNet' in messages[0] and 'total parameters' in messages[0]
     assert fasternet_n.training  # the summary forward leaves the mode as it was
+
+
+def test_channels_last_hook_converts_weights_and_keeps_the_loss():
+    import copy
+
+    import torch
+
+    from projects.fasternet_yolo11.hooks import ChannelsLastHook
+    from tools.analysis_tools.train_speed import synthetic_batches
+    init_default_scope('mmyolo')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile('configs/yolo11n_fasternet_lite_fire.py').model).train()
+    nhwc = copy.deepcopy(model)
+    messages = []
+    logger = SimpleNamespace(info=messages.append, warning=messages.append)
+    ChannelsLastHook().before_run(SimpleNamespace(model=nhwc, logger=logger))
+    assert messages == ['ChannelsLastHook: model weights in channels_last (NHWC)']
+    convs = [m.weight for m in nhwc.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    batch = next(synthetic_batches(2, 64, num_classes=2))
+    losses = [m._run_forward(m.data_preprocessor(copy.deepcopy(batch), True), mode='loss')
+              for m in (model, nhwc)]
+    for key in losses[0]:
+        assert torch.allclose(losses[0][key], losses[1][key], rtol=1e-4, atol=1e-5), key
+    assert ChannelsLastHook.priority == 'VERY_HIGH'  # before EMAHook copies the model

@@ -6,7 +6,8 @@
   ``PatchMerging.reduction``/``norm``. FasterNet's per-output norms (``norm0/2/4/6``) follow a
   residual add, not a conv, and stay.
 * :func:`switch_to_deploy` fuses, then calls ``switch_to_deploy()`` on every module that
-  defines it (FasterNet's PConv switches to ``slicing``). mmyolo's own util only reaches
+  defines it (FasterNet's PConv switches to ``slicing``), and moves the weights to
+  channels_last (the fastest layout for CPU convolutions, measured). mmyolo's own util only reaches
   RepVGG blocks, and its benchmark's ``--fuse-conv-bn`` flag calls nothing for these models.
 * :class:`RawOutputs` and :class:`End2End` are the two export graphs: the head outputs as
   they are, or decoded boxes with in-graph NMS (``num_dets, boxes, scores, labels``).
@@ -56,16 +57,25 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
     return model
 
 
-def switch_to_deploy(model: nn.Module, fuse_bn: bool = True) -> nn.Module:
+def switch_to_deploy(model: nn.Module, fuse_bn: bool = True,
+                     channels_last: bool = True) -> nn.Module:
     """Eval mode, Conv+BN fusion (unless ``fuse_bn=False``, e.g. to count BN as FLOPs
-    counters expect), then ``switch_to_deploy()`` on every submodule that has it
-    (PConv -> ``slicing``), once each. Returns the model."""
+    counters expect), ``switch_to_deploy()`` on every submodule that has it (PConv ->
+    ``slicing``), once each, and the weights in channels_last (NHWC) memory format.
+
+    channels_last because it is what made inference fast on CPU: oneDNN's convolutions run
+    NHWC natively, and a conv whose weight is channels_last turns its NCHW input into NHWC
+    once, at the first layer. Measured at 640, batch 1, 2 threads (the README's "Fast inference
+    path"): fused YOLO11n 86 -> 52 ms, YOLO11n-FasterNet-lite 70 -> 50 ms. Outputs are the same
+    numbers (only the layout of the intermediate tensors changes). Returns the model."""
     model.eval()
     if fuse_bn:
         fuse_conv_bn(model)
     for module in list(model.modules()):
         if module is not model and callable(getattr(module, 'switch_to_deploy', None)):
             module.switch_to_deploy()
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     return model
 
 

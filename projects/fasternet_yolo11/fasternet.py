@@ -229,6 +229,10 @@ class FasterNet(BaseModule):
         s     128        1, 2, 13, 2   128/256/512/1024     ReLU  0.1
         m     144        3, 4, 18, 3   144/288/576/1152     ReLU  0.2
         l     192        3, 4, 18, 3   192/384/768/1536     ReLU  0.3
+        lite  128        1, 2, 4, 2    128/256/512/1024     ReLU  -
+
+    ``lite`` is not from the paper: it is the CPU-latency variant of this
+    project (see the arch table's comment and the project README).
 
     Width rule. ``arch`` gives the shape (depths, activation) and, alone,
     the official width: ``FasterNet(arch='s')`` *is* FasterNet-S.
@@ -245,11 +249,14 @@ class FasterNet(BaseModule):
         x            1.5            240         240/480/960/1920
 
     so the n-scale backbone is FasterNet-T0 exactly (and its ImageNet
-    weights load into it).
+    weights load into it). ``arch='lite'`` scales from 128 instead
+    (``base_embed_dim`` in its table entry): n 32, s 64, m/l 128, x 192,
+    i.e. YOLO11's own backbone widths.
 
     Args:
         arch (str | dict): ``'t0'``, ``'t1'``, ``'t2'``, ``'s'``, ``'m'``,
-            ``'l'``, or a dict with ``embed_dim``, ``depths`` and ``act_cfg``.
+            ``'l'``, ``'lite'``, or a dict with ``embed_dim``, ``depths``,
+            ``act_cfg`` and optionally ``base_embed_dim``.
             Defaults to ``'t0'``.
         widen_factor (float, optional): YOLO width multiplier, see above.
             None keeps the arch's own embed_dim. Defaults to None.
@@ -307,8 +314,16 @@ class FasterNet(BaseModule):
                   act_cfg=dict(type='ReLU', inplace=True)),
         'l': dict(embed_dim=192, depths=(3, 4, 18, 3),
                   act_cfg=dict(type='ReLU', inplace=True)),
+        # Not a paper variant: the CPU-latency line found by this project's
+        # search (tools/analysis_tools/compare_report.py --search). Stage
+        # widths equal YOLO11's backbone widths (64/128/256 at P3-P5 for n),
+        # half of T0's stage-3 depth, ReLU (cheaper than GELU on CPU).
+        'lite': dict(embed_dim=128, depths=(1, 2, 4, 2),
+                     act_cfg=dict(type='ReLU', inplace=True),
+                     base_embed_dim=128),
     }
-    # embed_dim at widen_factor 1.0: makes YOLO's n scale (0.25) T0-wide.
+    # embed_dim at widen_factor 1.0 unless the arch sets its own: makes YOLO's
+    # n scale (0.25) T0-wide.
     base_embed_dim = 160
     default_init_cfg = dict(
         type='TruncNormal', layer=['Conv2d', 'Linear'], std=.02, bias=0.)
@@ -336,7 +351,8 @@ class FasterNet(BaseModule):
                 f'arch must be one of {list(self.arch_settings)}, got {arch}'
             arch = self.arch_settings[arch]
         embed_dim = arch['embed_dim'] if widen_factor is None else \
-            make_divisible(self.base_embed_dim, widen_factor)
+            make_divisible(arch.get('base_embed_dim', self.base_embed_dim),
+                           widen_factor)
         depths = tuple(arch['depths'])
         act_cfg = act_cfg if act_cfg is not None else arch['act_cfg']
         num_stages = len(depths)

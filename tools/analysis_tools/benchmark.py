@@ -4,13 +4,23 @@ slicing) and ONNX Runtime, on CPU and on CUDA when present.
     python tools/analysis_tools/benchmark.py configs/yolo11n_coco.py \\
         configs/yolo11n_fasternet_coco.py [--checkpoint CKPT ...] [--img-size 640] \\
         [--batch 8] [--iters 50] [--warmup 10] [--backends eager fused onnx] \\
-        [--devices cpu cuda] [--threads N] [--out bench.md]
+        [--devices cpu cuda] [--threads N] [--pconv slicing|split_cat]
+        [--memory-format channels_last|contiguous] [--compile]
+        [--ort-opt disable|basic|extended|all] [--out bench.md]
 
 Measures the network (image tensor -> head outputs), not decoding/NMS, the same on all
 backends: latency at batch 1 (median and min-max over ``--iters`` runs after ``--warmup``) and
 throughput at batch ``--batch`` (images/s from the median). Random weights unless checkpoints
 are given (speed does not depend on them). Prints the hardware and thread count, then a
 markdown table (also written to ``--out``).
+
+``eager`` is the model as trained; ``fused`` is its deploy form (``tools/test.py --deploy``:
+Conv+BN fused, PConv slicing, channels_last weights). The inference options, each measured
+before/after by the comparison report (the README's "Fast inference path"): ``--pconv`` picks
+FasterNet's PConv forward in the fused/ONNX backends; ``--memory-format`` overrides the layout
+of both PyTorch backends; ``--compile`` wraps them in ``torch.compile`` (inductor; the first
+call compiles, the warm-up absorbs it); ``--ort-opt`` sets ONNX Runtime's graph optimisation
+level (default ``all``, ORT's own default).
 """
 import argparse
 import copy
@@ -26,6 +36,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from tools import _bootstrap  # noqa: E402
 
 BACKENDS = ('eager', 'fused', 'onnx')
+ORT_LEVELS = dict(disable='ORT_DISABLE_ALL', basic='ORT_ENABLE_BASIC',
+                  extended='ORT_ENABLE_EXTENDED', all='ORT_ENABLE_ALL')
 
 
 def parse_args(argv=None):
@@ -44,6 +56,12 @@ def parse_args(argv=None):
                    help='intra-op threads for torch and ONNX Runtime (default: torch default)')
     p.add_argument('--pconv', choices=('slicing', 'split_cat'), default='slicing',
                    help='PConv forward of the fused and ONNX backends')
+    p.add_argument('--memory-format', choices=('channels_last', 'contiguous'), default=None,
+                   help='layout of the PyTorch backends (default: eager contiguous, fused '
+                   'channels_last, as deployed)')
+    p.add_argument('--compile', action='store_true', help='torch.compile the PyTorch backends')
+    p.add_argument('--ort-opt', choices=tuple(ORT_LEVELS), default='all',
+                   help='ONNX Runtime graph optimisation level (default: all)')
     p.add_argument('--out', default=None, help='also write the markdown table here')
     return p.parse_args(argv)
 
@@ -82,8 +100,12 @@ def time_it(fn, iters, warmup, sync=lambda: None):
     return statistics.median(times), min(times), max(times)
 
 
-def runners(model, backend, device, img_hw, pconv, threads, tmpdir):
-    """A callable(batch) -> callable() running one forward of ``backend``."""
+def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_last=None,
+            compile=False, ort_opt='all'):
+    """A callable(batch) -> callable() running one forward of ``backend`` on a fixed random
+    batch and returning its raw outputs; None when the backend cannot run on ``device``
+    (ONNX Runtime without its CUDA provider). ``channels_last`` None keeps each PyTorch
+    backend's own layout (eager NCHW, fused NHWC)."""
     import torch
 
     from projects.fasternet_yolo11.deploy import RawOutputs, fuse_conv_bn, set_pconv_mode
@@ -93,17 +115,24 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir):
         set_pconv_mode(net, pconv)
     net = RawOutputs(net)
     if backend in ('eager', 'fused'):
-        net = net.to(device)
+        if channels_last is None:
+            channels_last = backend == 'fused'
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        net = net.to(device, memory_format=fmt)
+        if compile:
+            net = torch.compile(net)
 
         def make(batch):
-            x = torch.rand(batch, 3, *img_hw, device=device)
+            x = torch.rand(batch, 3, *img_hw, device=device).contiguous(memory_format=fmt)
 
             def run():
                 with torch.no_grad():
-                    net(x)
+                    return net(x)
             return run
         return make
     import onnxruntime as ort
+    if device == 'cuda' and 'CUDAExecutionProvider' not in ort.get_available_providers():
+        return None
     path = osp.join(tmpdir, f'model_{len(os.listdir(tmpdir))}.onnx')
     outputs = [f'out{i}' for i in range(6)]
     with torch.no_grad():
@@ -111,18 +140,21 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir):
                           opset_version=17, input_names=['images'], output_names=outputs,
                           dynamic_axes={n: {0: 'batch'} for n in ['images'] + outputs})
     opts = ort.SessionOptions()
+    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[ort_opt])
     if threads:
         opts.intra_op_num_threads = threads
     providers = ['CUDAExecutionProvider'] if device == 'cuda' else ['CPUExecutionProvider']
-    if device == 'cuda' and 'CUDAExecutionProvider' not in ort.get_available_providers():
-        return None
     sess = ort.InferenceSession(path, opts, providers=providers)
 
     def make(batch):
-        import numpy as np
-        x = np.random.rand(batch, 3, *img_hw).astype(np.float32)
+        x = torch.rand(batch, 3, *img_hw).numpy()
         return lambda: sess.run(None, {'images': x})
     return make
+
+
+def memory_format(name):
+    """--memory-format -> the ``channels_last`` argument of :func:`runners`."""
+    return None if name is None else name == 'channels_last'
 
 
 def benchmark(args):
@@ -150,7 +182,9 @@ def benchmark(args):
                 for backend in args.backends:
                     # ONNX Runtime gets torch's thread count, so that the rows compare.
                     make = runners(model, backend, device, img_hw, args.pconv,
-                                   args.threads or torch.get_num_threads(), tmpdir)
+                                   args.threads or torch.get_num_threads(), tmpdir,
+                                   memory_format(args.memory_format), args.compile,
+                                   args.ort_opt)
                     if make is None:
                         print(f'skipped: {backend} on {device} (no CUDA provider)')
                         continue
@@ -170,8 +204,12 @@ def markdown(hw, rows, args):
     import torch
     threads = args.threads or torch.get_num_threads()
     h, w = (args.img_size * 2)[:2]
+    extras = [name for name, on in (('all ' + str(args.memory_format), args.memory_format),
+                                    ('torch.compile', args.compile)) if on]
     out = [f'Input {h}x{w}, {args.warmup} warm-up + {args.iters} timed runs, '
-           f'{threads} threads, PConv {args.pconv} in the fused/ONNX backends.', '']
+           f'{threads} threads, PConv {args.pconv} in the fused/ONNX backends, '
+           f'ORT optimisation {args.ort_opt}'
+           + (f", PyTorch with {' and '.join(extras)}" if extras else '') + '.', '']
     out += [f'- {line}' for line in hw] + ['']
     out.append(f'| model | weights | backend | device | batch 1 latency ms, median (min-max) '
                f'| batch {args.batch} throughput img/s |')
