@@ -89,10 +89,11 @@ def test_training_config_takes_network_from_config_and_classes_from_data(fire_ya
 
 
 def test_verdict_states_a_loss_plainly():
-    def model(label, line, fused, gflops, mAP=None):
+    def model(label, line, fused, gflops, mAP=None, seeds=()):
         return dict(label=label, line=line, scale='n', gflops=gflops,
                     speed={'fused/cpu': dict(median_ms=fused), 'eager/cpu': dict(median_ms=fused)},
-                    train=dict(mAP=mAP) if mAP is not None else None)
+                    train=dict(mAP=mAP, runs=[dict(mAP=x) for x in seeds])
+                    if mAP is not None else None)
     lines = compare_report.verdict([model('YOLO11n', 'yolo11', 70, 6.6, 0.5),
                                     model('A', 'fasternet', 84, 9.4, 0.48),
                                     model('B', 'fasternet_lite', 63, 6.6, 0.52)])
@@ -100,6 +101,13 @@ def test_verdict_states_a_loss_plainly():
     assert 'fused CPU latency 20% higher' in lines[0] and 'bbox mAP -0.020' in lines[0]
     assert lines[1].startswith('- B is faster than YOLO11n on this CPU and as accurate or better')
     assert '10% lower' in lines[1] and 'bbox mAP +0.020' in lines[1]
+    # With seeds, a difference inside their spread is called what it is.
+    ref = model('YOLO11n', 'yolo11', 70, 6.6, 0.533, seeds=(0.506, 0.534, 0.560))
+    close = model('C', 'fasternet_lite', 68, 6.4, 0.532, seeds=(0.536, 0.522, 0.539))
+    far = model('D', 'fasternet', 90, 9.4, 0.470, seeds=(0.470, 0.469, 0.471))
+    lines = compare_report.verdict([ref, close, far])
+    assert 'as accurate within seed noise' in lines[0] and '+-0.016' in lines[0]
+    assert 'but less accurate' in lines[1]
 
 
 def test_train_speed_real_loader_and_synthetic(fire_yaml):

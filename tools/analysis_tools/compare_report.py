@@ -447,6 +447,16 @@ def markdown(models, search_rows, options, args, hw):
     return '\n'.join(out)
 
 
+def seed_noise(a, b):
+    """Standard error of the difference of two mean mAPs, from each model's seed-to-seed
+    spread (sample standard deviation); 0 with fewer than two seeds each."""
+    import statistics
+    runs = [[r['mAP'] for r in t.get('runs', [])] for t in (a, b)]
+    if min(len(r) for r in runs) < 2:
+        return 0.0
+    return sum(statistics.variance(r) / len(r) for r in runs) ** 0.5
+
+
 def verdict(models):
     """One plain sentence per FasterNet model against the YOLO11 of its scale."""
     lines = []
@@ -464,8 +474,15 @@ def verdict(models):
         parts.append(f"{m['gflops'] / base['gflops']:.2f}x the GFLOPs")
         if m.get('train') and base.get('train'):
             d = m['train']['mAP'] - base['train']['mAP']
-            parts.append(f"bbox mAP {d:+.3f} ({m['train']['mAP']:.3f} vs {base['train']['mAP']:.3f})")
-            accuracy = ' and as accurate or better' if d >= 0 else ' but less accurate'
+            noise = seed_noise(m['train'], base['train'])
+            parts.append(f"bbox mAP {d:+.3f} ({m['train']['mAP']:.3f} vs {base['train']['mAP']:.3f}"
+                         + (f', seed noise of the difference +-{noise:.3f})' if noise else ')'))
+            if d >= 0:
+                accuracy = ' and as accurate or better'
+            elif -d <= noise:
+                accuracy = ' and as accurate within seed noise'
+            else:
+                accuracy = ' but less accurate'
         faster = all(m['speed'][k]['median_ms'] < base['speed'][k]['median_ms']
                      for k in ('fused/cpu', 'eager/cpu') if k in m['speed'] and k in base['speed'])
         lines.append(f"- {m['label']} is {'faster' if faster else 'not faster'} than "
