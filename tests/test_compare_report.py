@@ -126,3 +126,14 @@ def test_train_speed_real_loader_and_synthetic(fire_yaml):
                    '--synthetic', '--channels-last', '--img-size', '64', '--iters', '1', '--warmup', '1', '--batch',
                    '2', '--threads', '1').out
     assert 'batch 2, synthetic batches, channels_last' in out and 'images/s' in out
+
+
+def test_bad_train_data_fails_at_once_in_one_line(tmp_path, capsys):
+    bad = tmp_path / 'data.yaml'
+    bad.write_text('train: images/train\nval: images/val\n')  # no class names
+    with pytest.raises(SystemExit) as exit_info:
+        compare_report.main(['--train-data', str(bad), '--work-dir', str(tmp_path / 'w')])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('error: ') and str(bad) in err and '\n' not in err
+    assert not (tmp_path / 'w').exists()  # nothing measured before the check

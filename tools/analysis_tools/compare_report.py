@@ -42,6 +42,8 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from tools import _bootstrap  # noqa: E402
+from tools.analysis_tools.benchmark import BACKENDS  # noqa: E402
+from tools.analysis_tools.plot_curves import find_scalars, read_scalars  # noqa: E402
 
 REPO = _bootstrap.REPO_ROOT
 # line -> (config name pattern, label pattern); {} is the scale letter.
@@ -66,8 +68,6 @@ SEARCH_SPACE = {
     '32, 0-2-4-2, ReLU': dict(arch=dict(embed_dim=32, depths=(0, 2, 4, 2), act_cfg=_RELU)),
     '24, 1-2-6-2, ReLU': dict(arch=dict(embed_dim=24, depths=(1, 2, 6, 2), act_cfg=_RELU)),
 }
-BACKEND_NAMES = dict(eager='PyTorch eager', fused='PyTorch fused', onnx='ONNX Runtime')
-# PConv forward per backend: what was fastest on each (the README's "Fast inference path").
 # PConv forward per backend (eager: as trained). slicing and split_cat measured the same in the
 # fused and ONNX Runtime backends (see INFERENCE_OPTIONS); slicing is the deploy/export default.
 PCONV = dict(eager='split_cat', fused='slicing', onnx='slicing')
@@ -126,14 +126,13 @@ def parse_args(argv=None):
 def measure_one(config, args, backends):
     """Size, throughput at ``--batch`` per backend and device, peak memory and training speed of
     one config (batch-1 latency is measured apart, interleaved: see ``interleaved_latency``)."""
-    import resource
-
     import torch
     from mmdet.apis import init_detector
 
     from tools.analysis_tools.benchmark import runners, time_it
     from tools.analysis_tools.get_flops import measure as count_flops
     from tools.analysis_tools.train_speed import measure as train_measure
+    from tools.analysis_tools.train_speed import peak_rss_mb
     if args.threads:
         torch.set_num_threads(args.threads)
     size = (args.img_size, args.img_size)
@@ -158,8 +157,7 @@ def measure_one(config, args, backends):
                         torch.cuda.max_memory_allocated() / 2**20
                 if backend == 'eager' and device == 'cpu':
                     # Before ONNX Runtime and training, so it is PyTorch inference alone.
-                    out['infer_peak_rss_mib'] = \
-                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                    out['infer_peak_rss_mib'] = peak_rss_mb()[0]
     del model
     if args.train_iters:
         cfg = _bootstrap.load_config(config)
@@ -225,7 +223,7 @@ def interleaved_latency(configs, variants, args):
 
 def main_variants():
     """The three backends of the main table, on every device: {'backend/device': ...}."""
-    return {f'{b}/{d}': (b, d, {}) for d in devices() for b in BACKEND_NAMES}
+    return {f'{b}/{d}': (b, d, {}) for d in devices() for b in BACKENDS}
 
 
 def run_worker(config, args, backends, log):
@@ -250,24 +248,14 @@ def run_worker(config, args, backends, log):
 
 
 # ---------------------------------------------------------------- training on a dataset
-def read_data_yaml(path):
-    """Class names of an Ultralytics data yaml (list or {index: name})."""
-    import yaml
-    with open(path) as f:
-        names = (yaml.safe_load(f) or {}).get('names')
-    if isinstance(names, dict):
-        names = [names[k] for k in sorted(names)]
-    if not names:
-        _bootstrap.die(f'{path}: no `names` list in the data yaml')
-    return tuple(names)
-
-
 def training_config(config, recipe, data_yaml):
     """``recipe`` (data pipeline, schedule, seed) with ``config``'s network and ``data_yaml``'s
     data and classes."""
+    from projects.fasternet_yolo11.yolo_dataset import load_data_config
     net = _bootstrap.load_config(config).model
     cfg = _bootstrap.load_config(recipe)
-    names = read_data_yaml(data_yaml)
+    with _bootstrap.one_line_errors():
+        names = tuple(load_data_config(data_yaml)['names'])
     cfg.model.backbone = copy.deepcopy(net.backbone)
     cfg.model.neck = copy.deepcopy(net.neck)
     cfg.model.bbox_head.head_module.in_channels = net.bbox_head.head_module.in_channels
@@ -278,21 +266,6 @@ def training_config(config, recipe, data_yaml):
         loader.dataset.data_yaml = osp.abspath(data_yaml)
         loader.dataset.metainfo = metainfo
     return cfg
-
-
-def best_val_metrics(work_dir):
-    """(best bbox mAP, its mAP50, epoch) from mmengine's scalars.json of the newest run."""
-    runs = sorted(d for d in os.listdir(work_dir) if osp.isfile(
-        osp.join(work_dir, d, 'vis_data', 'scalars.json')))
-    if not runs:
-        return None
-    best = None
-    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
-        for line in f:
-            rec = json.loads(line)
-            if 'coco/bbox_mAP' in rec and (best is None or rec['coco/bbox_mAP'] > best[0]):
-                best = (rec['coco/bbox_mAP'], rec['coco/bbox_mAP_50'], rec.get('step'))
-    return best
 
 
 def train_one(name, config, args, log, seed=0):
@@ -320,10 +293,12 @@ def train_one(name, config, args, log, seed=0):
     with open(log, 'a') as f:
         proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path,
                                '--work-dir', work_dir], stdout=f, stderr=subprocess.STDOUT)
-    best = best_val_metrics(work_dir)
-    if proc.returncode or best is None:
+    if proc.returncode:
         _bootstrap.die(f'training {name} failed (exit {proc.returncode}); see {log}')
-    result = dict(mAP=best[0], mAP50=best[1], epoch=best[2], minutes=(time.time() - t0) / 60,
+    _, val = read_scalars(find_scalars(work_dir))  # the newest run's validation rows
+    best = max(val, key=lambda row: row['coco/bbox_mAP'])
+    result = dict(mAP=best['coco/bbox_mAP'], mAP50=best['coco/bbox_mAP_50'],
+                  epoch=best.get('step'), minutes=(time.time() - t0) / 60,
                   epochs=cfg.train_cfg.max_epochs, seed=seed, config_sha256=digest)
     tmp = result_path + '.tmp'
     with open(tmp, 'w') as f:
@@ -344,9 +319,8 @@ def train_seeds(name, config, args, log):
 # ---------------------------------------------------------------- the design search
 def search_config(name, backbone_kwargs, work_dir):
     """A config file for one search point: YOLO11n-FasterNet with another backbone."""
-    import torch  # noqa: F401  (the registry import below needs torch first)
-    from mmyolo.registry import MODELS
     from mmengine.registry import init_default_scope
+    from mmyolo.registry import MODELS
     cfg = _bootstrap.load_config(osp.join(REPO, 'configs', 'yolo11n_fasternet_coco.py'))
     backbone = dict(cfg.model.backbone, widen_factor=None)
     backbone.update(backbone_kwargs)
@@ -529,15 +503,17 @@ def plot(models, search_rows, path):
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
-        backends = list(BACKEND_NAMES) if args.worker_backends is None else args.worker_backends
+        backends = list(BACKENDS) if args.worker_backends is None else args.worker_backends
         result = measure_one(args.worker, args, backends)
         with open(args.worker_out, 'w') as f:
             json.dump(result, f)
         return result
     if args.train_only and not args.train_data:
         _bootstrap.die('--train-only needs --train-data DATA_YAML')
-    if args.train_data and not osp.isfile(args.train_data):
-        _bootstrap.die(f'--train-data: data yaml not found: {args.train_data!r}')
+    if args.train_data:
+        from projects.fasternet_yolo11.yolo_dataset import load_data_config
+        with _bootstrap.one_line_errors():
+            load_data_config(args.train_data)  # a bad yaml fails now, not after the speed part
     os.makedirs(args.work_dir, exist_ok=True)
     log = osp.join(args.work_dir, 'report.log')
     models = []
@@ -551,7 +527,7 @@ def main(argv=None):
             m = dict(config=config, label=label.format(scale), line=line, scale=scale)
             if not args.train_only:
                 print(f'measuring {m["label"]} ...', flush=True)
-                m.update(run_worker(config, args, list(BACKEND_NAMES), log))
+                m.update(run_worker(config, args, list(BACKENDS), log))
             models.append(m)
         if not args.train_only:
             print(f'batch-1 latency, {args.iters} interleaved rounds ...', flush=True)
