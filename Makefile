@@ -2,13 +2,17 @@
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup test demo compare clean-venv
+.PHONY: setup test lint demo compare clean-venv
 
 setup:  ## create .venv with the pinned OpenMMLab stack (idempotent)
 	bash tools/setup_env.sh
 
-test: setup  ## set up, then run the test suite
+test: setup  ## set up, lint (ruff: one line length, import order), then run the test suite
+	.venv/bin/ruff check .
 	$(PY) -m pytest tests
+
+lint: setup  ## ruff only; `.venv/bin/ruff check --fix .` repairs import order
+	.venv/bin/ruff check .
 
 demo: setup  ## set up, then train YOLO11n-FasterNet on the fire demo and evaluate it
 	bash tools/run_demo.sh

@@ -1,4 +1,5 @@
-# YOLO11s-FasterNet-lite on COCO (80 classes), Ultralytics' recipe: the CPU-latency line (FasterNet arch 'lite') -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
+# YOLO11s-FasterNet-lite on COCO (80 classes), Ultralytics' recipe:
+#  the CPU-latency line (FasterNet arch 'lite') -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
 _base_ = ['./_base_/models/yolo11.py', './_base_/models/fasternet.py']
 
 scale, fasternet = _base_.scales.s, _base_.fasternet_lite_scales.s

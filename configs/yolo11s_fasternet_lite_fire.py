@@ -1,4 +1,6 @@
-# YOLO11s-FasterNet-lite on the fire data (seed defaults: epochs 100, imgsz 640, batch 8): the CPU-latency line (FasterNet arch 'lite') -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
+# YOLO11s-FasterNet-lite on the fire data (seed defaults:
+#  epochs 100, imgsz 640, batch 8): the CPU-latency line (FasterNet arch 'lite')
+#   -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
 _base_ = ['./_base_/yolo11_fire.py', './_base_/models/fasternet.py']
 
 scale, fasternet = _base_.scales.s, _base_.fasternet_lite_scales.s

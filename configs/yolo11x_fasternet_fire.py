@@ -1,4 +1,5 @@
-# YOLO11x-FasterNet on the fire data (seed: epochs 100, imgsz 640, batch 8): FasterNet -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
+# YOLO11x-FasterNet on the fire data (seed:
+#  epochs 100, imgsz 640, batch 8): FasterNet -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
 _base_ = ['./_base_/yolo11_fire.py', './_base_/models/fasternet.py']
 
 scale, fasternet = _base_.scales.x, _base_.fasternet_scales.x

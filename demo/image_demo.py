@@ -9,11 +9,8 @@ pixels) and ``labels/<image>.txt`` (``label score x1 y1 x2 y2`` per line) to ``-
 ``--deploy`` runs the Conv+BN-fused, PConv-``slicing`` model (same detections, faster).
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from tools import _bootstrap  # noqa: E402  (repo on sys.path, project registered)
+from fasternet_yolo11.utils import cli
 
 
 def parse_args():
@@ -34,20 +31,22 @@ def parse_args():
 def main():
     args = parse_args()
     import torch
-    from mmdet.apis import init_detector
     from tqdm import tqdm
 
-    from projects.fasternet_yolo11.deploy import switch_to_deploy
-    from tools.deployment.common import Outputs, build_preprocess, iter_frames, to_dets, \
-        video_fps
+    from fasternet_yolo11.deploy.inference import (
+        Outputs,
+        build_preprocess,
+        init_model,
+        iter_frames,
+        to_dets,
+        video_fps,
+    )
 
-    cfg = _bootstrap.load_config(args.config, args.cfg_options)
-    _bootstrap.check_checkpoint(args.checkpoint)
-    with _bootstrap.one_line_errors():
-        model = init_detector(cfg, args.checkpoint, device=args.device)
+    cfg = cli.load_config(args.config, args.cfg_options)
+    cli.check_checkpoint(args.checkpoint)
+    with cli.one_line_errors():
+        model = init_model(cfg, args.checkpoint, device=args.device, deploy=args.deploy)
         total, frames = iter_frames(args.input)
-    if args.deploy:
-        switch_to_deploy(model)
     classes = list(model.dataset_meta.get('classes', ()))
     preprocess = build_preprocess(cfg.test_dataloader.dataset.pipeline)
     out = Outputs(args.out_dir, args.input, video_fps(args.input))
@@ -64,4 +63,5 @@ def main():
 
 
 if __name__ == '__main__':
+    cli.start()
     main()

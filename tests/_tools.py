@@ -18,3 +18,15 @@ def run_tool(*args, check=True, env=None, timeout=600):
     if check and proc.returncode != 0:
         raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.out[-4000:]}')
     return proc
+
+
+# a very small detector on the tiny generated COCO-layout data (tests/_tiny_data.py)
+TINY_CFG = osp.join(REPO, 'tests', 'configs', 'tiny_det_coco.py')
+
+
+def data_options(root):
+    root = root.rstrip('/') + '/'
+    ann = root + 'annotations/val.json'
+    return [f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}', f'val_evaluator.ann_file={ann}',
+            f'test_evaluator.ann_file={ann}']

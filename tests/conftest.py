@@ -1,11 +1,8 @@
-"""Test set-up: the repository root on sys.path and the project registered, as the tools do."""
-import os
-import os.path as osp
-import sys
+"""Test set-up: the package registered and the engine set up as every tool does (``cli.start``).
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p)
+The package is installed (editable) into the venv by tools/setup_env.sh: no path set-up here.
+"""
+import fasternet_yolo11  # noqa: F401  (registers the project's modules)
+from fasternet_yolo11.utils import cli
 
-import projects.fasternet_yolo11  # noqa: E402,F401
+cli.start()

@@ -4,10 +4,9 @@ import os.path as osp
 
 import pytest
 import torch
+from _tiny_data import make_tiny_coco
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from _tiny_data import make_tiny_coco
 from mmyolo.datasets import yolov5_collate
 from mmyolo.registry import DATASETS
 

@@ -20,13 +20,13 @@ VENV="${VENV:-$ROOT/.venv}"
 CACHE="${FY11_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fasternet-yolo11}"
 TORCH_VERSION=2.13.0
 MMCV_VERSION=2.0.1
-STEPS=6
+STEPS=7
 step() { echo "[setup $1/$STEPS] $2"; }
 die() { echo "setup_env.sh: ERROR: $*" >&2; exit 1; }
 trap 'die "step failed at line $LINENO (see the output above); fix it and rerun: bash tools/setup_env.sh"' ERR
 
 # The stamp records what the venv was built from; a matching stamp makes a rerun a no-op.
-STAMP_SRC="$(cat tools/setup_env.sh requirements/*.txt | sha256sum | cut -c1-16)"
+STAMP_SRC="$(cat tools/setup_env.sh pyproject.toml requirements/*.txt | sha256sum | cut -c1-16)"
 STAMP="$VENV/.fy11-setup-stamp"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$STAMP_SRC" ]] && "$VENV/bin/python" -c "import mmcv._ext" 2>/dev/null; then
   echo "[setup] $VENV is up to date (delete it to rebuild)."
@@ -92,9 +92,14 @@ step 4 "mmengine, mmdet, mmyolo, the pinned runtime and deployment requirements"
 step 5 "test requirements"
 "${PIP[@]}" install -q -c requirements/constraints.txt -r requirements/tests.txt
 
-step 6 "checking the stack imports and mmcv's compiled ops run"
+step 6 "this project, installed editable (import fasternet_yolo11 from anywhere)"
+# --no-build-isolation: the build backend (setuptools, from requirements/build.txt) is in the venv.
+"${PIP[@]}" install -q --no-deps --no-build-isolation -e .
+
+step 7 "checking the stack imports and mmcv's compiled ops run"
 "$PY" - <<'EOF'
 import mmcv, mmdet, mmengine, mmyolo, torch
+import fasternet_yolo11
 from mmcv.ops import batched_nms
 boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]])
 dets, keep = batched_nms(boxes, torch.tensor([0.9, 0.8]), torch.tensor([0, 0]), dict(iou_threshold=0.5))

@@ -6,15 +6,23 @@ import argparse
 import os
 import os.path as osp
 
-import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
-from _bootstrap import (check_checkpoint, check_checkpoint_fits, die, finish, load_config,
-                        one_line_errors, use_gloo_without_cuda)
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
+
+from fasternet_yolo11.utils.cli import (
+    check_checkpoint,
+    check_checkpoint_fits,
+    die,
+    finish,
+    load_config,
+    one_line_errors,
+    start,
+    use_gloo_without_cuda,
+)
 
 
 def parse_args():
@@ -79,10 +87,11 @@ def main():
             die(f'--out must be a .pkl/.pickle file, got {args.out!r}')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     with one_line_errors():
-        check_checkpoint_fits(runner, args.checkpoint, 'checkpoint', strict=True)
+        check_checkpoint_fits(runner.model, args.checkpoint, 'checkpoint', strict=True)
         runner.test()
 
 
 if __name__ == '__main__':
+    start()
     main()
     finish()

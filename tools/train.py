@@ -1,18 +1,35 @@
 """Train a detector: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ...``
 
-The same arguments as mmyolo's tools/train.py.
+mmyolo's tools/train.py arguments, plus ``--channels-last``. Where it behaves differently:
+
+* ``--resume`` without a path continues from the newest *complete* checkpoint of the work dir
+  (``engine/checkpoint_io.find_resume_checkpoint``), not blindly from ``last_checkpoint``;
+* a ``--resume`` or ``load_from`` checkpoint is compared with the model (tensor shapes only,
+  memory-mapped) before training starts: one line names what does not fit;
+* on a machine without CUDA a distributed run uses gloo, plain BatchNorm and no DDP
+  ``device_ids`` (``cli.use_gloo_without_cuda``);
+* user errors (bad data yaml, missing file, refused checkpoint, NaN loss) end in one line.
 """
 import argparse
 import os
 import os.path as osp
 
-import _bootstrap  # noqa: F401  (repo root on sys.path, project registered)
-from _bootstrap import (check_checkpoint, check_checkpoint_fits, die, finish, load_config,
-                        one_line_errors, resolve_auto_resume, use_gloo_without_cuda)
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
+
+from fasternet_yolo11.utils.cli import (
+    check_checkpoint,
+    check_checkpoint_fits,
+    die,
+    finish,
+    load_config,
+    one_line_errors,
+    resolve_auto_resume,
+    start,
+    use_gloo_without_cuda,
+)
 
 
 def parse_args():
@@ -55,16 +72,14 @@ def main():
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
             print('AMP is already enabled in the config.')
-        elif optim_wrapper != 'OptimWrapper':
-            die(f'--amp needs optim_wrapper.type OptimWrapper, the config has {optim_wrapper}')
-        else:
+        elif optim_wrapper not in ('OptimWrapper', 'FiniteOptimWrapper'):
+            die(f'--amp needs optim_wrapper.type OptimWrapper or FiniteOptimWrapper, the config '
+                f'has {optim_wrapper}')
+        else:  # AMP's loss scaler skips non-finite steps itself
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.channels_last:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='ChannelsLastHook')]
-    if cfg.get('optim_wrapper', {}).get('type', 'OptimWrapper') == 'OptimWrapper':
-        # the same optimizer step, but a NaN/Inf loss is never applied (see NonFiniteLossHook)
-        cfg.optim_wrapper.type = 'FiniteOptimWrapper'
 
     if args.resume not in (None, 'auto'):
         check_checkpoint(args.resume, '--resume checkpoint')
@@ -82,7 +97,7 @@ def main():
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if cfg.get('load_from'):
         with one_line_errors():
-            check_checkpoint_fits(runner, cfg.load_from,
+            check_checkpoint_fits(runner.model, cfg.load_from,
                                   'resume checkpoint' if cfg.resume else 'load_from checkpoint',
                                   strict=bool(cfg.resume))
     with one_line_errors():
@@ -90,5 +105,6 @@ def main():
 
 
 if __name__ == '__main__':
+    start()
     main()
     finish()

@@ -1,23 +1,22 @@
 # Runtime shared by every config of this repo (no `mmyolo::` inheritance: it breaks yolov5_collate).
 default_scope = 'mmyolo'
-# Registers this project's modules (and the weights-only checkpoint allow-list) in every process,
-# including dataloader workers and torchrun ranks.
-custom_imports = dict(imports=['projects.fasternet_yolo11'], allow_failed_imports=False)
+# Registers this project's modules in every process, including dataloader workers and torchrun
+# ranks (the package is installed editable by tools/setup_env.sh).
+custom_imports = dict(imports=['fasternet_yolo11'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # CheckpointHook with atomic writes: a kill never leaves a partial checkpoint or a
-    # last_checkpoint that names one (projects/fasternet_yolo11/hooks.py)
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1),
+    # CheckpointHook with atomic writes (the 'atomic_local' file backend): a kill never leaves a
+    # partial checkpoint or a last_checkpoint that names one (engine/hooks/atomic_checkpoint_hook.py)
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmdet.DetVisualizationHook'),
     # one table of the model's blocks (backbone, SPPF/C2PSA, neck, head) with channels and params
     model_summary=dict(type='ModelSummaryHook'),
     # a NaN/Inf loss stops the run naming the iteration and loss term; action='skip' drops the
-    # step instead (tools/train.py makes a plain OptimWrapper a FiniteOptimWrapper, which never
-    # applies a non-finite step)
+    # step instead (with the recipe's FiniteOptimWrapper, which never applies a non-finite step)
     non_finite_loss=dict(type='NonFiniteLossHook', action='stop'))
 
 env_cfg = dict(

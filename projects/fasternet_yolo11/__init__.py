@@ -1,16 +1,27 @@
 """YOLO11 and YOLO11-FasterNet for MMYOLO.
 
-Importing this package registers every module of the project in mmyolo's
-registries (``custom_imports`` in the configs does it for the tools) and
-installs the weights-only checkpoint allow-list.
+Importing the package registers the project's modules in mmyolo's registries (``custom_imports``
+in the configs does it in every process, dataloader workers and torchrun ranks included). Its
+only other effects, all of them additions:
+
+* the file backend ``atomic_local`` is registered with mmengine (a new name; mmengine's
+  ``local`` backend and its checkpoint loaders stay as they are);
+* ``NO_ALBUMENTATIONS_UPDATE=1`` is set in the environment unless already set: albumentations,
+  imported by the data pipeline, otherwise asks PyPI for updates at import, and no traffic
+  may leave the machine from a training run.
+
+Everything that changes how mmengine or torch behave is an explicit call:
+``fasternet_yolo11.utils.cli.start()`` (what the tools call first) allow-lists mmengine's
+training state for torch's weights-only loading
+(:func:`fasternet_yolo11.engine.checkpoint_io.use_weights_only_loading`).
+
+Layout: ``models/`` (backbones, necks, dense_heads, layers, utils), ``datasets/``, ``engine/``
+(hooks, optim wrappers, checkpoint I/O), ``deploy/`` (deploy form, export graphs, runners,
+inference), ``analysis/`` (timing, complexity, training speed, logs), ``utils/`` (what the
+command-line tools share).
 """
 import os
 
-# albumentations (imported by mmdet's Albu transform) checks PyPI for updates at import; no
-# traffic may leave the machine from a training run.
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 
-from . import checkpoint_safety  # noqa: F401,E402  (must come first: tools load checkpoints)
-from . import fasternet  # noqa: F401,E402  FasterNet backbone
-from . import yolo11_backbone, yolo11_neck, yolo11_head  # noqa: F401,E402  YOLO11
-from . import yolo_dataset, transforms, hooks  # noqa: F401,E402  data, hooks
+from . import datasets, engine, models  # noqa: E402,F401  (registration)

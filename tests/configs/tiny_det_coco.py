@@ -69,7 +69,7 @@ val_evaluator = dict(type='mmdet.CocoMetric', ann_file=data_root + 'annotations/
                      metric='bbox', proposal_nums=(100, 1, 10))
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(type='OptimWrapper',
+optim_wrapper = dict(type='FiniteOptimWrapper',
                      optimizer=dict(type='SGD', lr=0.01, momentum=0.9, nesterov=True))
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=100)
 val_cfg = dict(type='ValLoop')

@@ -23,21 +23,14 @@ call compiles, the warm-up absorbs it); ``--ort-opt`` sets ONNX Runtime's graph 
 level (default ``all``, ORT's own default).
 """
 import argparse
-import copy
 import os
 import os.path as osp
-import platform
-import statistics
-import sys
 import tempfile
-import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-from tools import _bootstrap  # noqa: E402
-
-BACKENDS = ('eager', 'fused', 'onnx')
-ORT_LEVELS = dict(disable='ORT_DISABLE_ALL', basic='ORT_ENABLE_BASIC',
-                  extended='ORT_ENABLE_EXTENDED', all='ORT_ENABLE_ALL')
+from fasternet_yolo11.analysis.timing import available_devices, hardware, time_it
+from fasternet_yolo11.deploy.inference import init_model
+from fasternet_yolo11.deploy.runners import BACKENDS, ORT_LEVELS, runners
+from fasternet_yolo11.utils import cli
 
 
 def parse_args(argv=None):
@@ -66,92 +59,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def hardware(devices):
-    import torch
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    lines = [f'CPU: {cpu}, {os.cpu_count()} logical cores; torch {torch.__version__}, '
-             f'{torch.get_num_threads()} intra-op threads']
-    if 'cuda' in devices:
-        lines.append(f'GPU: {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})')
-    try:
-        import onnxruntime as ort
-        lines.append(f'onnxruntime {ort.__version__} ({", ".join(ort.get_available_providers())})')
-    except ImportError:
-        pass
-    return lines
-
-
-def time_it(fn, iters, warmup, sync=lambda: None):
-    """Milliseconds per call: (median, min, max) over ``iters`` after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), min(times), max(times)
-
-
-def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_last=None,
-            compile=False, ort_opt='all'):
-    """A callable(batch) -> callable() running one forward of ``backend`` on a fixed random
-    batch and returning its raw outputs; None when the backend cannot run on ``device``
-    (ONNX Runtime without its CUDA provider). ``channels_last`` None keeps each PyTorch
-    backend's own layout (eager NCHW, fused NHWC)."""
-    import torch
-
-    from projects.fasternet_yolo11.deploy import RawOutputs, fuse_conv_bn, set_pconv_mode
-    net = copy.deepcopy(model).eval()
-    if backend != 'eager':
-        fuse_conv_bn(net)
-        set_pconv_mode(net, pconv)
-    net = RawOutputs(net)
-    if backend in ('eager', 'fused'):
-        if channels_last is None:
-            channels_last = backend == 'fused'
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        net = net.to(device, memory_format=fmt)
-        if compile:
-            net = torch.compile(net)
-
-        def make(batch):
-            x = torch.rand(batch, 3, *img_hw, device=device).contiguous(memory_format=fmt)
-
-            def run():
-                with torch.no_grad():
-                    return net(x)
-            return run
-        return make
-    import onnxruntime as ort
-    if device == 'cuda' and 'CUDAExecutionProvider' not in ort.get_available_providers():
-        return None
-    path = osp.join(tmpdir, f'model_{len(os.listdir(tmpdir))}.onnx')
-    outputs = [f'out{i}' for i in range(6)]
-    with torch.no_grad():
-        torch.onnx.export(net, (torch.zeros(1, 3, *img_hw),), path, dynamo=False,
-                          opset_version=17, input_names=['images'], output_names=outputs,
-                          dynamic_axes={n: {0: 'batch'} for n in ['images'] + outputs})
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[ort_opt])
-    if threads:
-        opts.intra_op_num_threads = threads
-    providers = ['CUDAExecutionProvider'] if device == 'cuda' else ['CPUExecutionProvider']
-    sess = ort.InferenceSession(path, opts, providers=providers)
-
-    def make(batch):
-        x = torch.rand(batch, 3, *img_hw).numpy()
-        return lambda: sess.run(None, {'images': x})
-    return make
-
-
 def memory_format(name):
     """--memory-format -> the ``channels_last`` argument of :func:`runners`."""
     return None if name is None else name == 'channels_last'
@@ -160,23 +67,22 @@ def memory_format(name):
 def benchmark(args):
     """Returns (hardware lines, rows); a row is a dict per (config, backend, device)."""
     import torch
-    from mmdet.apis import init_detector
     if args.threads:
         torch.set_num_threads(args.threads)
-    devices = args.devices or (['cpu', 'cuda'] if torch.cuda.is_available() else ['cpu'])
+    devices = args.devices or available_devices()
     if 'cuda' in devices and not torch.cuda.is_available():
-        _bootstrap.die('--devices cuda given but torch sees no CUDA device')
+        cli.die('--devices cuda given but torch sees no CUDA device')
     ckpts = args.checkpoint or [None] * len(args.configs)
     if len(ckpts) != len(args.configs):
-        _bootstrap.die('give one --checkpoint per config')
+        cli.die('give one --checkpoint per config')
     img_hw = (args.img_size * 2)[:2]
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir:
         for config, ckpt in zip(args.configs, ckpts):
-            cfg = _bootstrap.load_config(config)
-            _bootstrap.check_checkpoint(ckpt)
-            with _bootstrap.one_line_errors():
-                model = init_detector(cfg, ckpt, device='cpu')
+            cfg = cli.load_config(config)
+            cli.check_checkpoint(ckpt)
+            with cli.one_line_errors():
+                model = init_model(cfg, ckpt)
             for device in devices:
                 sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
                 for backend in args.backends:
@@ -235,4 +141,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    cli.start()
     main()

@@ -40,12 +40,13 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-from tools import _bootstrap  # noqa: E402
-from tools.analysis_tools.benchmark import BACKENDS  # noqa: E402
-from tools.analysis_tools.plot_curves import find_scalars, read_scalars  # noqa: E402
+from fasternet_yolo11.analysis.logs import find_scalars, read_scalars
+from fasternet_yolo11.analysis.timing import available_devices, hardware, time_interleaved, time_it
+from fasternet_yolo11.deploy.inference import init_model
+from fasternet_yolo11.deploy.runners import BACKENDS, runners
+from fasternet_yolo11.utils import cli
 
-REPO = _bootstrap.REPO_ROOT
+REPO = cli.REPO_ROOT
 # line -> (config name pattern, label pattern); {} is the scale letter.
 LINES = {
     'yolo11': ('yolo11{}_coco.py', 'YOLO11{}'),
@@ -127,21 +128,19 @@ def measure_one(config, args, backends):
     """Size, throughput at ``--batch`` per backend and device, peak memory and training speed of
     one config (batch-1 latency is measured apart, interleaved: see ``interleaved_latency``)."""
     import torch
-    from mmdet.apis import init_detector
 
-    from tools.analysis_tools.benchmark import runners, time_it
-    from tools.analysis_tools.get_flops import measure as count_flops
-    from tools.analysis_tools.train_speed import measure as train_measure
-    from tools.analysis_tools.train_speed import peak_rss_mb
+    from fasternet_yolo11.analysis.complexity import measure as count_flops
+    from fasternet_yolo11.analysis.train_speed import measure as train_measure
+    from fasternet_yolo11.analysis.train_speed import peak_rss_mb
     if args.threads:
         torch.set_num_threads(args.threads)
     size = (args.img_size, args.img_size)
     flops = count_flops(config, size, show_table=False)
     out = dict(config=config, params=flops['params'], macs=flops['macs'],
                gflops=flops['gflops_ultralytics'], threads=torch.get_num_threads(), speed={})
-    model = init_detector(_bootstrap.load_config(config), None, device='cpu')
+    model = init_model(cli.load_config(config))
     with tempfile.TemporaryDirectory() as tmpdir:
-        for device in devices():
+        for device in available_devices():
             sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
             for backend in backends if args.batch_iters else ():
                 make = runners(model, backend, device, size, PCONV[backend], out['threads'],
@@ -160,41 +159,30 @@ def measure_one(config, args, backends):
                     out['infer_peak_rss_mib'] = peak_rss_mb()[0]
     del model
     if args.train_iters:
-        cfg = _bootstrap.load_config(config)
+        cfg = cli.load_config(config)
         cfg.train_dataloader.batch_size = args.batch
         cfg.optim_wrapper.optimizer.batch_size_per_gpu = args.batch
-        r = train_measure(cfg, args.train_iters, 1, synthetic=True, img_size=args.img_size)
+        with cli.one_line_errors():
+            r = train_measure(cfg, args.train_iters, 1, synthetic=True, img_size=args.img_size)
         out.update(train_images_per_s=r['images_per_s'], train_peak_rss_mib=r['peak_rss_mb'])
     return out
 
 
-def devices():
-    import torch
-    return ['cpu', 'cuda'] if torch.cuda.is_available() else ['cpu']
-
-
 def interleaved_latency(configs, variants, args):
-    """Batch-1 latency (ms: median, min, max) of every config x variant, timed in round-robin:
-    each of ``--iters`` rounds visits every (config, variant) once, so that a slow spell of the
-    machine touches all of them alike. A visit runs the model once untimed, then once timed:
-    the untimed run lets the thread pools settle (ONNX Runtime's and torch's spinning threads
-    would otherwise slow whatever runs next on a small machine).
+    """Batch-1 latency (ms: median, min, max) of every config x variant, timed in ``--iters``
+    interleaved rounds after ``--warmup`` runs (``time_interleaved``: a slow spell of the
+    machine touches all of them alike).
 
     ``variants``: {key: (backend, device, runners() keyword arguments)}.
     Returns {config: {key: {median_ms, min_ms, max_ms}}}."""
-    import statistics
-
     import torch
-    from mmdet.apis import init_detector
-
-    from tools.analysis_tools.benchmark import runners
     if args.threads:
         torch.set_num_threads(args.threads)
     size = (args.img_size, args.img_size)
     calls = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         for config in configs:
-            model = init_detector(_bootstrap.load_config(config), None, device='cpu')
+            model = init_model(cli.load_config(config))
             for key, (backend, device, kwargs) in variants.items():
                 kwargs = dict(kwargs)
                 pconv = kwargs.pop('pconv', PCONV[backend])
@@ -203,27 +191,16 @@ def interleaved_latency(configs, variants, args):
                 if make is not None:
                     calls[(config, key)] = make(1)
         sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-        for fn in calls.values():
-            for _ in range(args.warmup):
-                fn()
-        times = {key: [] for key in calls}
-        for _ in range(args.iters):
-            for key, fn in calls.items():
-                fn()
-                sync()
-                t0 = time.perf_counter()
-                fn()
-                sync()
-                times[key].append((time.perf_counter() - t0) * 1e3)
+        times = time_interleaved(calls, args.iters, args.warmup, sync)
     out = {config: {} for config in configs}
-    for (config, key), ts in times.items():
-        out[config][key] = dict(median_ms=statistics.median(ts), min_ms=min(ts), max_ms=max(ts))
+    for (config, key), (med, lo, hi) in times.items():
+        out[config][key] = dict(median_ms=med, min_ms=lo, max_ms=hi)
     return out
 
 
 def main_variants():
     """The three backends of the main table, on every device: {'backend/device': ...}."""
-    return {f'{b}/{d}': (b, d, {}) for d in devices() for b in BACKENDS}
+    return {f'{b}/{d}': (b, d, {}) for d in available_devices() for b in BACKENDS}
 
 
 def run_worker(config, args, backends, log):
@@ -240,7 +217,7 @@ def run_worker(config, args, backends, log):
         proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode:
         os.unlink(out_json)
-        _bootstrap.die(f'measuring {config} failed (exit {proc.returncode}); see {log}')
+        cli.die(f'measuring {config} failed (exit {proc.returncode}); see {log}')
     with open(out_json) as f:
         result = json.load(f)
     os.unlink(out_json)
@@ -251,10 +228,10 @@ def run_worker(config, args, backends, log):
 def training_config(config, recipe, data_yaml):
     """``recipe`` (data pipeline, schedule, seed) with ``config``'s network and ``data_yaml``'s
     data and classes."""
-    from projects.fasternet_yolo11.yolo_dataset import load_data_config
-    net = _bootstrap.load_config(config).model
-    cfg = _bootstrap.load_config(recipe)
-    with _bootstrap.one_line_errors():
+    from fasternet_yolo11.datasets.yolo_dataset import load_data_config
+    net = cli.load_config(config).model
+    cfg = cli.load_config(recipe)
+    with cli.one_line_errors():
         names = tuple(load_data_config(data_yaml)['names'])
     cfg.model.backbone = copy.deepcopy(net.backbone)
     cfg.model.neck = copy.deepcopy(net.neck)
@@ -294,8 +271,12 @@ def train_one(name, config, args, log, seed=0):
         proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path,
                                '--work-dir', work_dir], stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode:
-        _bootstrap.die(f'training {name} failed (exit {proc.returncode}); see {log}')
-    _, val = read_scalars(find_scalars(work_dir))  # the newest run's validation rows
+        cli.die(f'training {name} failed (exit {proc.returncode}); see {log}')
+    try:
+        scalars = find_scalars(work_dir)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
+    _, val = read_scalars(scalars)  # the newest run's validation rows
     best = max(val, key=lambda row: row['coco/bbox_mAP'])
     result = dict(mAP=best['coco/bbox_mAP'], mAP50=best['coco/bbox_mAP_50'],
                   epoch=best.get('step'), minutes=(time.time() - t0) / 60,
@@ -321,7 +302,7 @@ def search_config(name, backbone_kwargs, work_dir):
     """A config file for one search point: YOLO11n-FasterNet with another backbone."""
     from mmengine.registry import init_default_scope
     from mmyolo.registry import MODELS
-    cfg = _bootstrap.load_config(osp.join(REPO, 'configs', 'yolo11n_fasternet_coco.py'))
+    cfg = cli.load_config(osp.join(REPO, 'configs', 'yolo11n_fasternet_coco.py'))
     backbone = dict(cfg.model.backbone, widen_factor=None)
     backbone.update(backbone_kwargs)
     init_default_scope('mmyolo')
@@ -440,8 +421,8 @@ def verdict(models):
         if m['line'] == 'yolo11' or base is None:
             continue
         parts, accuracy = [], ''
-        for key, name in (('eager/cpu', 'eager CPU latency'), ('fused/cpu', 'fused CPU latency'), ('onnx/cpu', 'ONNX Runtime latency'),
-                          ('fused/cuda', 'CUDA latency')):
+        for key, name in (('eager/cpu', 'eager CPU latency'), ('fused/cpu', 'fused CPU latency'),
+                          ('onnx/cpu', 'ONNX Runtime latency'), ('fused/cuda', 'CUDA latency')):
             if key in m['speed'] and key in base['speed']:
                 r = m['speed'][key]['median_ms'] / base['speed'][key]['median_ms'] - 1
                 parts.append(f"{name} {abs(100 * r):.0f}% {'higher' if r > 0 else 'lower'}")
@@ -509,10 +490,10 @@ def main(argv=None):
             json.dump(result, f)
         return result
     if args.train_only and not args.train_data:
-        _bootstrap.die('--train-only needs --train-data DATA_YAML')
+        cli.die('--train-only needs --train-data DATA_YAML')
     if args.train_data:
-        from projects.fasternet_yolo11.yolo_dataset import load_data_config
-        with _bootstrap.one_line_errors():
+        from fasternet_yolo11.datasets.yolo_dataset import load_data_config
+        with cli.one_line_errors():
             load_data_config(args.train_data)  # a bad yaml fails now, not after the speed part
     os.makedirs(args.work_dir, exist_ok=True)
     log = osp.join(args.work_dir, 'report.log')
@@ -576,8 +557,7 @@ def main(argv=None):
                       f"{m['train']['mAP50']:.3f} (mean of seeds {args.seeds}: " + ', '.join(
                           f"{r['mAP']:.3f}" for r in m['train']['runs']) + ')')
         return models, search_rows
-    from tools.analysis_tools.benchmark import hardware
-    hw = hardware(devices())
+    hw = hardware(available_devices())
     report = markdown(models, search_rows, options, args, hw)
     with open(osp.join(args.work_dir, 'report.md'), 'w') as f:
         f.write(report)
@@ -592,4 +572,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    cli.start()
     main()

@@ -11,10 +11,9 @@ normalised to sum 1; the raw counts are printed in the cells. Headless (matplotl
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-from tools import _bootstrap  # noqa: E402
+from fasternet_yolo11.analysis.confusion import compute
+from fasternet_yolo11.utils import cli
 
 
 def parse_args(argv=None):
@@ -30,62 +29,6 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None)
     return p.parse_args(argv)
-
-
-def match(gt_boxes, gt_labels, boxes, labels, num_classes, iou_thr):
-    """Counts (nc+1, nc+1) for one image: [true, predicted], index nc = background."""
-    import numpy as np
-    import torch
-    from mmdet.structures.bbox import bbox_overlaps
-    cm = np.zeros((num_classes + 1, num_classes + 1), np.int64)
-    used_gt, used_det = set(), set()
-    if len(gt_boxes) and len(boxes):
-        iou = bbox_overlaps(torch.as_tensor(gt_boxes, dtype=torch.float32),
-                            torch.as_tensor(boxes, dtype=torch.float32)).numpy()
-        pairs = np.argwhere(iou >= iou_thr)
-        for g, d in sorted(pairs.tolist(), key=lambda p: -iou[p[0], p[1]]):
-            if g in used_gt or d in used_det:
-                continue
-            used_gt.add(g)
-            used_det.add(d)
-            cm[gt_labels[g], labels[d]] += 1
-    for g in range(len(gt_boxes)):
-        if g not in used_gt:
-            cm[gt_labels[g], num_classes] += 1  # missed
-    for d in range(len(boxes)):
-        if d not in used_det:
-            cm[num_classes, labels[d]] += 1  # false detection
-    return cm
-
-
-def compute(cfg, checkpoint, split='val', score_thr=0.25, iou_thr=0.45, device='cpu'):
-    """Returns (class names, counts (nc+1, nc+1))."""
-    import numpy as np
-    import torch
-    from mmdet.apis import init_detector
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner
-    init_default_scope(cfg.get('default_scope', 'mmyolo'))
-    model = init_detector(cfg, checkpoint, device=device)
-    loader_cfg = cfg.get(f'{split}_dataloader')
-    loader_cfg = dict(loader_cfg, num_workers=0, persistent_workers=False)
-    loader = Runner.build_dataloader(loader_cfg)
-    classes = list(loader.dataset.metainfo.get('classes', ()))
-    nc = len(classes)
-    cm = np.zeros((nc + 1, nc + 1), np.int64)
-    from tqdm import tqdm
-    for batch in tqdm(loader, desc='confusion matrix', unit='batch'):
-        with torch.no_grad():
-            results = model.test_step(batch)
-        for res in results:
-            pred = res.pred_instances
-            keep = pred.scores >= score_thr
-            gt = res.gt_instances
-            gt_boxes = gt.bboxes.tensor if hasattr(gt.bboxes, 'tensor') else gt.bboxes
-            cm += match(gt_boxes.cpu().numpy(), gt.labels.cpu().numpy(),
-                        pred.bboxes[keep].cpu().numpy(), pred.labels[keep].cpu().numpy(), nc,
-                        iou_thr)
-    return classes, cm
 
 
 def plot(classes, cm, out, title=''):
@@ -116,9 +59,9 @@ def plot(classes, cm, out, title=''):
 def main(argv=None):
     import numpy as np
     args = parse_args(argv)
-    cfg = _bootstrap.load_config(args.config, args.cfg_options)
-    _bootstrap.check_checkpoint(args.checkpoint)
-    with _bootstrap.one_line_errors():
+    cfg = cli.load_config(args.config, args.cfg_options)
+    cli.check_checkpoint(args.checkpoint)
+    with cli.one_line_errors():
         classes, cm = compute(cfg, args.checkpoint, args.split, args.score_thr, args.iou_thr,
                               args.device)
     out = args.out or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'confusion_matrix.png')
@@ -130,4 +73,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    cli.start()
     main()

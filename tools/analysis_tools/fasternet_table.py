@@ -14,18 +14,14 @@ pooling add a little); the paper's "FLOPs" are MACs too: Tab. 3 matches the full
 both counts are printed.
 """
 import argparse
-import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import _bootstrap  # noqa: E402,F401
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 from mmcv.cnn import build_activation_layer  # noqa: E402
 from mmengine.analysis import FlopAnalyzer  # noqa: E402
 
-from projects.fasternet_yolo11.fasternet import FasterNet  # noqa: E402
+from fasternet_yolo11.models import FasterNet  # noqa: E402
+from fasternet_yolo11.utils import cli
 
 PAPER = {'t0': (3.9, 0.34), 't1': (7.6, 0.85), 't2': (15.0, 1.90),
          's': (31.1, 4.55), 'm': (53.5, 8.72), 'l': (93.4, 15.49)}
@@ -94,4 +90,5 @@ def main():
               f'| {count(backbone) / 1e6:.3f} | | | | {bb_all:.3f} / {bb_conv:.3f} | | |')
 
 if __name__ == '__main__':
+    cli.start()
     main()

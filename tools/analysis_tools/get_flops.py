@@ -5,24 +5,16 @@
 
 mmengine's counter counts one multiply-add as one "flop", so its number is MACs.  Ultralytics
 reports GFLOPs = 2 x MACs at 640x640; both are printed so the numbers can be set against the
-yaml comments (YOLO11n: 6.6 GFLOPs).  The model is measured in deploy form (the same switch
-``tools/test.py --deploy`` makes) with BN still separate, as Ultralytics counts it.
+yaml comments (YOLO11n: 6.6 GFLOPs).  The model is measured in deploy form with BN still
+separate, as Ultralytics counts it (``fasternet_yolo11.analysis.complexity``).
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import _bootstrap  # noqa: E402,F401
-from _bootstrap import REPO_ROOT, load_config  # noqa: E402
+from mmengine.config import DictAction
 
-import torch  # noqa: E402
-from mmengine.analysis import get_model_complexity_info  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmyolo.registry import MODELS  # noqa: E402
-
-from projects.fasternet_yolo11.deploy import switch_to_deploy  # noqa: E402
+from fasternet_yolo11.analysis.complexity import measure
+from fasternet_yolo11.utils.cli import REPO_ROOT, start
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 
@@ -49,22 +41,6 @@ def parse_args():
     return args
 
 
-def measure(config, shape, cfg_options=None, show_table=True, show_arch=False):
-    """Returns dict(params, macs, gflops_ultralytics, table, arch) for one config."""
-    cfg = load_config(config, cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmyolo'))
-    model = MODELS.build(cfg.model)
-    model.eval()
-    switch_to_deploy(model, fuse_bn=False)  # BN counted separately, as Ultralytics does
-    h, w = shape
-    data = model.data_preprocessor({'inputs': [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]})
-    with torch.no_grad():
-        info = get_model_complexity_info(model, inputs=data['inputs'], show_table=show_table,
-                                         show_arch=show_arch)
-    return dict(params=info['params'], macs=info['flops'], gflops_ultralytics=2 * info['flops'] / 1e9,
-                table=info.get('out_table', ''), arch=info.get('out_arch', ''))
-
-
 def main():
     args = parse_args()
     shape = (args.shape * 2)[:2] if len(args.shape) == 1 else args.shape[:2]
@@ -85,4 +61,5 @@ def main():
 
 
 if __name__ == '__main__':
+    start()
     main()

@@ -8,10 +8,8 @@ and counted, as training skips them. Headless (matplotlib Agg).
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-from tools import _bootstrap  # noqa: E402
+from fasternet_yolo11.utils import cli
 
 
 def parse_args(argv=None):
@@ -26,11 +24,15 @@ def collect(data_yaml, split):
     """(names, rows (N, 5) [cls, cx, cy, w, h], boxes per image, bad files)."""
     import numpy as np
 
-    from projects.fasternet_yolo11.yolo_dataset import label_path_for, list_images, \
-        load_data_config, parse_label_file
+    from fasternet_yolo11.datasets.yolo_dataset import (
+        label_path_for,
+        list_images,
+        load_data_config,
+        parse_label_file,
+    )
     cfg = load_data_config(data_yaml)
     if split not in cfg:
-        _bootstrap.die(f'{data_yaml} has no {split!r} split')
+        cli.die(f'{data_yaml} has no {split!r} split')
     images = list_images(cfg[split])
     images = images[0] if isinstance(images, tuple) else images
     rows, per_image, bad = [], [], 0
@@ -79,10 +81,10 @@ def plot(names, rows, per_image, out, title=''):
 
 def main(argv=None):
     args = parse_args(argv)
-    with _bootstrap.one_line_errors():
+    with cli.one_line_errors():
         names, rows, per_image, bad = collect(args.data_yaml, args.split)
     if not per_image:
-        _bootstrap.die(f'no readable images/labels in the {args.split} split of {args.data_yaml}')
+        cli.die(f'no readable images/labels in the {args.split} split of {args.data_yaml}')
     out = args.out or osp.join(osp.dirname(osp.abspath(args.data_yaml)),
                                f'labels_{args.split}.png')
     plot(names, rows, per_image, out, f'{osp.basename(args.data_yaml)} [{args.split}]')
@@ -92,4 +94,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    cli.start()
     main()

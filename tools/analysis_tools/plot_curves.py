@@ -7,10 +7,10 @@ Reads mmengine's ``<work_dir>/<timestamp>/vis_data/scalars.json`` (LocalVisBacke
 newest run that has one (or ``--run``). Headless (matplotlib Agg).
 """
 import argparse
-import glob
-import json
 import os.path as osp
 import sys
+
+from fasternet_yolo11.analysis.logs import find_scalars, read_scalars
 
 
 def parse_args(argv=None):
@@ -19,30 +19,6 @@ def parse_args(argv=None):
     p.add_argument('--run', default=None, help='timestamp folder; default: newest with scalars')
     p.add_argument('--out', default=None, help='default: <work_dir>/curves.png')
     return p.parse_args(argv)
-
-
-def find_scalars(work_dir, run=None):
-    pattern = osp.join(work_dir, run or '*', 'vis_data', 'scalars.json')
-    found = sorted(f for f in glob.glob(pattern) if osp.getsize(f) > 0)
-    if not found:
-        raise SystemExit(f'error: no {pattern} with data (was the run logged with '
-                         'LocalVisBackend?)')
-    return found[-1]
-
-
-def read_scalars(path):
-    """(train rows, val rows): train rows have ``iter``, val rows a ``coco/...`` metric."""
-    train, val = [], []
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if any(k.startswith(('coco/', 'pascal_voc/')) for k in row):
-                val.append(row)
-            elif 'loss' in row or 'lr' in row:
-                train.append(row)
-    return train, val
 
 
 def plot(train, val, out, title=''):
@@ -79,7 +55,10 @@ def plot(train, val, out, title=''):
 
 def main(argv=None):
     args = parse_args(argv)
-    path = find_scalars(args.work_dir, args.run)
+    try:
+        path = find_scalars(args.work_dir, args.run)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
     train, val = read_scalars(path)
     if not train:
         raise SystemExit(f'error: no training rows in {path}')

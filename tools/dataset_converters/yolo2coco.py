@@ -12,13 +12,9 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import _bootstrap  # noqa: E402,F401
-from _bootstrap import die  # noqa: E402
-
-from projects.fasternet_yolo11.yolo_dataset import DataConfigError, YOLOFormatDataset  # noqa: E402
+from fasternet_yolo11.datasets.yolo_dataset import DataConfigError, YOLOFormatDataset  # noqa: E402
+from fasternet_yolo11.utils.cli import die, start  # noqa: E402
 
 
 def to_coco(dataset):
@@ -58,4 +54,5 @@ def main():
 
 
 if __name__ == '__main__':
+    start()
     main()

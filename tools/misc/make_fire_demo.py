@@ -3,13 +3,9 @@
     python tools/misc/make_fire_demo.py [--out data/fire_demo] [--train 400] [--val 100] [--size 320]
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import _bootstrap  # noqa: E402,F401
-
-from projects.fasternet_yolo11.demo_data import make_fire_demo  # noqa: E402
+from fasternet_yolo11.datasets.demo_data import make_fire_demo  # noqa: E402
+from fasternet_yolo11.utils import cli
 
 
 def main():
@@ -25,4 +21,5 @@ def main():
 
 
 if __name__ == '__main__':
+    cli.start()
     main()

@@ -4,201 +4,45 @@
     python tools/model_converters/yolo11_to_mmyolo.py --src sd.pth --dst out.pth --config configs/yolo11s_coco.py
 
 SRC is either
-  * an Ultralytics ``.pt`` checkpoint: a pickled model, so reading it needs the ``ultralytics`` package
-    importable and ``torch.load(weights_only=False)``, which can run code from the file: convert only
-    files you trust; or
+  * an Ultralytics ``.pt`` checkpoint (a pickled ``DetectionModel``): read by
+    ``fasternet_yolo11.engine.checkpoint_io.load_ultralytics_checkpoint``, which unpickles it with inert
+    stand-ins for the model's classes, runs nothing from the file, needs no ``ultralytics`` package and
+    refuses (one ``error:`` line, exit code 2) a file whose pickle names any other global, such as
+    ``os.system``. The weights are ``ema`` when present, else ``model`` (a final Ultralytics file keeps
+    the EMA weights there, in fp16); or
   * a plain ``torch.save(model.state_dict())`` file of a ``DetectionModel`` (keys ``model.0...``), or a
-    dict holding one under ``state_dict``/``model``; read with ``weights_only=True``, no ultralytics needed.
-DST is ``{'state_dict': ..., 'meta': ...}`` (tensors and strings only), loadable with ``load_from``.
+    dict holding one under ``state_dict``/``model``; read with ``weights_only=True``.
+DST is ``{'state_dict': ..., 'meta': ...}`` (tensors and strings only), loadable with ``load_from``; ``meta``
+names the source file, the scale and config, and for an Ultralytics ``.pt`` its ``ultralytics_version``,
+``ultralytics_date`` and ``ultralytics_weights`` (``ema`` or ``model``).
 
 The result is checked against the state dict of the model built from ``--config`` (default: the
 ``configs/yolo11{scale}_coco.py`` of the scale inferred from the weights' shapes, with ``num_classes``
 taken from the weights): any key missing on either side, or any shape that differs, is an error.
 
-Key mapping (Ultralytics -> here). Layers:
-    model.0                 -> backbone.stem                 (Conv)
-    model.1 / 3 / 5 / 7     -> backbone.stage1..4.0          (Conv 3x3 s2)
-    model.2 / 4 / 6 / 8     -> backbone.stage1..4.1          (C3k2)
-    model.9                 -> backbone.stage4.2             (SPPF)
-    model.10                -> backbone.stage4.3             (C2PSA)
-    model.13 / 16           -> neck.top_down_layers.0 / 1    (C3k2)
-    model.17 / 20           -> neck.downsample_layers.0 / 1  (Conv 3x3 s2)
-    model.19 / 22           -> neck.bottom_up_layers.0 / 1   (C3k2)
-    model.23                -> bbox_head.head_module         (Detect)
-    (model.11/12/14/15/18/21 are Upsample/Concat: no parameters)
-Inside the modules (Conv's ``conv``/``bn`` names are ConvModule's and carry over unchanged):
-    C3k2        cv1 -> main_conv, cv2 -> final_conv, m.i -> blocks.i
-    C3k         cv1 -> main_conv, cv2 -> short_conv, cv3 -> final_conv, m.j -> blocks.j
-    Bottleneck  cv1 -> conv1, cv2 -> conv2
-    SPPF        cv1 -> conv1, cv2 -> conv2
-    C2PSA       cv1 -> main_conv, cv2 -> final_conv, m.i -> blocks.i (PSABlock: attn.{qkv,proj,pe}, ffn.{0,1} as is)
-    Detect      cv2.i -> reg_preds.i, cv3.i -> cls_preds.i (same nested indices);
-                dfl.conv.weight is dropped after checking it is arange(16): here the DFL integral is
-                mmyolo's non-persistent ``proj`` buffer.
+The key mapping is in ``fasternet_yolo11/models/utils/yolo11_converter.py`` (its module docstring).
 """
 import argparse
 import os.path as osp
 import pickle
-import re
-import sys
-from collections import OrderedDict
 from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
-TOOLS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if TOOLS_DIR not in sys.path:
-    sys.path.insert(0, TOOLS_DIR)
-import _bootstrap  # noqa: E402,F401  (repo root on sys.path, project registered)
-from _bootstrap import REPO_ROOT, die  # noqa: E402
-
-import projects.fasternet_yolo11.yolo11_backbone  # noqa: E402,F401  (the modules the target model is built from)
-import projects.fasternet_yolo11.yolo11_head  # noqa: E402,F401
-import projects.fasternet_yolo11.yolo11_neck  # noqa: E402,F401
-
-# Ultralytics layer index -> (prefix here, module kind)
-LAYER_MAP = {
-    0: ('backbone.stem', 'conv'),
-    1: ('backbone.stage1.0', 'conv'),
-    2: ('backbone.stage1.1', 'c3k2'),
-    3: ('backbone.stage2.0', 'conv'),
-    4: ('backbone.stage2.1', 'c3k2'),
-    5: ('backbone.stage3.0', 'conv'),
-    6: ('backbone.stage3.1', 'c3k2'),
-    7: ('backbone.stage4.0', 'conv'),
-    8: ('backbone.stage4.1', 'c3k2'),
-    9: ('backbone.stage4.2', 'sppf'),
-    10: ('backbone.stage4.3', 'c2psa'),
-    13: ('neck.top_down_layers.0', 'c3k2'),
-    16: ('neck.top_down_layers.1', 'c3k2'),
-    17: ('neck.downsample_layers.0', 'conv'),
-    19: ('neck.bottom_up_layers.0', 'c3k2'),
-    20: ('neck.downsample_layers.1', 'conv'),
-    22: ('neck.bottom_up_layers.1', 'c3k2'),
-    23: ('bbox_head.head_module', 'detect'),
-}
-DETECT_LAYER = 23
-DFL_KEY = f'model.{DETECT_LAYER}.dfl.conv.weight'
-
-# per module kind: Ultralytics child -> (name here, kind of the child, whether an index follows it)
-_CHILDREN = {
-    'c3k2_bottleneck': {'cv1': ('main_conv', 'conv', False), 'cv2': ('final_conv', 'conv', False),
-                        'm': ('blocks', 'bottleneck', True)},
-    'c3k2_c3k': {'cv1': ('main_conv', 'conv', False), 'cv2': ('final_conv', 'conv', False),
-                 'm': ('blocks', 'c3k', True)},
-    'c3k': {'cv1': ('main_conv', 'conv', False), 'cv2': ('short_conv', 'conv', False),
-            'cv3': ('final_conv', 'conv', False), 'm': ('blocks', 'bottleneck', True)},
-    'bottleneck': {'cv1': ('conv1', 'conv', False), 'cv2': ('conv2', 'conv', False)},
-    'sppf': {'cv1': ('conv1', 'conv', False), 'cv2': ('conv2', 'conv', False)},
-    'c2psa': {'cv1': ('main_conv', 'conv', False), 'cv2': ('final_conv', 'conv', False),
-              'm': ('blocks', 'psa', True)},
-    'psa': {'attn': ('attn', 'attention', False), 'ffn': ('ffn', 'conv', True)},
-    'attention': {'qkv': ('qkv', 'conv', False), 'proj': ('proj', 'conv', False), 'pe': ('pe', 'conv', False)},
-    # per level the nested Sequential indices are the same here (checked against the model's keys)
-    'detect': {'cv2': ('reg_preds', 'same', True), 'cv3': ('cls_preds', 'same', True)},
-}
-_CONV_LEAVES = re.compile(r'^(conv\.weight|bn\.(weight|bias|running_mean|running_var|num_batches_tracked))$')
-
-
-def _rename(rest: str, kind: str, key: str) -> str:
-    """Rename the part ``rest`` of ``key`` that lies inside a module of ``kind``."""
-    if kind == 'same':
-        return rest
-    if kind == 'conv':
-        if not _CONV_LEAVES.match(rest):
-            raise KeyError(f'no mapping for {key!r}: unexpected Conv entry {rest!r}')
-        return rest
-    child, _, tail = rest.partition('.')
-    if child not in _CHILDREN[kind]:
-        raise KeyError(f'no mapping for {key!r}: {child!r} is not a child of {kind}')
-    name, child_kind, indexed = _CHILDREN[kind][child]
-    if indexed:
-        index, _, tail = tail.partition('.')
-        if not index.isdigit():
-            raise KeyError(f'no mapping for {key!r}: expected an index after {child!r}')
-        name = f'{name}.{index}'
-    return f'{name}.{_rename(tail, child_kind, key)}'
-
-
-def convert_key(key: str, c3k_layers=frozenset()) -> str:
-    """Map one Ultralytics key ``model.<i>.<...>`` to this repo's name (raises KeyError if unknown).
-
-    ``c3k_layers`` holds the C3k2 layer indices whose blocks are C3k (see :func:`find_c3k_layers`).
-    """
-    match = re.match(r'^model\.(\d+)\.(.+)$', key)
-    if not match or int(match.group(1)) not in LAYER_MAP:
-        raise KeyError(f'no mapping for {key!r}: not a YOLO11 detection layer')
-    layer = int(match.group(1))
-    prefix, kind = LAYER_MAP[layer]
-    if kind == 'c3k2':  # its blocks are C3k or Bottleneck: decided per layer, not per key
-        kind = 'c3k2_c3k' if layer in c3k_layers else 'c3k2_bottleneck'
-    return f'{prefix}.{_rename(match.group(2), kind, key)}'
-
-
-def find_c3k_layers(keys) -> frozenset:
-    """C3k2 layers whose blocks are C3k: they have ``model.<i>.m.<j>.cv3``."""
-    return frozenset(
-        int(m.group(1)) for m in (re.match(r'^model\.(\d+)\.m\.\d+\.cv3\.', k) for k in keys) if m)
-
-
-def convert_state_dict(src: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
-    """Ultralytics YOLO11 ``DetectionModel.state_dict()`` -> state dict of this repo's YOLO11 detector.
-
-    Half-precision tensors (Ultralytics saves its models in fp16) become fp32. Raises ``KeyError`` for a
-    key it cannot map and ``ValueError`` when the DFL weight is not ``arange(reg_max)``.
-    """
-    c3k_layers = find_c3k_layers(src)
-    out = OrderedDict()
-    for key, value in src.items():
-        if key == DFL_KEY:
-            expected = torch.arange(value.numel(), dtype=torch.float32).view_as(value)
-            if not torch.equal(value.float(), expected):
-                raise ValueError(f'{key} is not arange({value.numel()}); it cannot become the fixed proj buffer')
-            continue
-        out[convert_key(key, c3k_layers)] = value.float() if value.dtype == torch.float16 else value
-    return out
-
-
-def compare_state_dicts(converted: Mapping[str, torch.Tensor],
-                        target: Mapping[str, torch.Tensor]) -> None:
-    """Raise ``KeyError``/``ValueError`` unless both have the same keys with the same shapes."""
-    missing = sorted(set(target) - set(converted))
-    unexpected = sorted(set(converted) - set(target))
-    if missing or unexpected:
-        raise KeyError(f'{len(missing)} target keys without a source (first: {missing[:5]}); '
-                       f'{len(unexpected)} converted keys the model does not have (first: {unexpected[:5]})')
-    bad = [(k, tuple(converted[k].shape), tuple(target[k].shape)) for k in target
-           if converted[k].shape != target[k].shape]
-    if bad:
-        raise ValueError(f'{len(bad)} shape mismatches (key, converted, target), first: {bad[:5]}')
+from fasternet_yolo11.engine.checkpoint_io import (
+    UnsafeCheckpointError,
+    load_ultralytics_checkpoint,
+    load_weights_only,
+)
+from fasternet_yolo11.models.utils import yolo11_converter
+from fasternet_yolo11.models.utils.yolo11_converter import compare_state_dicts, convert_state_dict
+from fasternet_yolo11.utils.cli import REPO_ROOT, die, start
 
 
 def load_scale_table() -> dict:
     """The scale table of configs/_base_/yolo11_scales.py."""
     from mmengine.config import Config
     return Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_', 'yolo11_scales.py')).scales
-
-
-def infer_scale(src: Mapping[str, torch.Tensor]) -> Tuple[str, int]:
-    """(scale name, num_classes) of an Ultralytics YOLO11 state dict, from its shapes.
-
-    The stem width is C(64) and layer 2 has 2 blocks only when depth is 1.0: together they tell the five
-    scales apart (m and l share widths, differ in depth).
-    """
-    from mmyolo.models.utils import make_round
-    from projects.fasternet_yolo11.yolo11_layers import yolo11_channels
-    try:
-        stem = src['model.0.conv.weight'].shape[0]
-        num_classes = src[f'model.{DETECT_LAYER}.cv3.0.2.weight'].shape[0]
-    except KeyError as e:
-        raise KeyError(f'not a YOLO11 detection state dict: no {e}') from None
-    blocks = len({k.split('.')[3] for k in src if k.startswith('model.2.m.')})
-    for name, scale in load_scale_table().items():
-        f = scale.factors
-        if (yolo11_channels(64, f.widen_factor, f.max_channels) == stem
-                and make_round(2, f.deepen_factor) == blocks):
-            return name, num_classes
-    raise ValueError(f'no YOLO11 scale has a {stem}-channel stem and {blocks} blocks in layer 2')
 
 
 def build_target_state_dict(config: str, num_classes: Optional[int] = None) -> Dict[str, torch.Tensor]:
@@ -214,40 +58,49 @@ def build_target_state_dict(config: str, num_classes: Optional[int] = None) -> D
     return MODELS.build(cfg.model).state_dict()
 
 
-def load_source(path: str) -> Dict[str, torch.Tensor]:
-    """Ultralytics-layout state dict from an Ultralytics ``.pt`` or a plain state-dict file."""
+def infer_scale(src: Mapping[str, torch.Tensor]) -> Tuple[str, int]:
+    """(scale, num_classes) of an Ultralytics state dict, against the scale table of the configs."""
+    return yolo11_converter.infer_scale(src, load_scale_table())
+
+
+def read_source(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """(Ultralytics-layout state dict, what is known of its origin) from a plain state-dict file or an
+    Ultralytics ``.pt``; a file that is neither, or that could run code, ends the tool with one line."""
     try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError:
-        obj = None
-    if obj is None:
-        # A pickled Ultralytics model: unpickling needs its classes and may run code from the file.
+        obj = load_weights_only(path, map_location='cpu')
+    except UnsafeCheckpointError:  # pickled objects: an Ultralytics model, read without running its pickle
         try:
-            import ultralytics  # noqa: F401
-        except ImportError:
-            die(f'{path} is a pickled Ultralytics checkpoint: converting it needs the ultralytics package '
-                '(pip install ultralytics==8.3.0); or save model.state_dict() there and convert that file')
-        ckpt = torch.load(path, map_location='cpu', weights_only=False)  # trusted files only
-        model = (ckpt.get('ema') or ckpt['model']) if isinstance(ckpt, dict) else ckpt
-        return dict(model.float().state_dict())
+            ckpt = load_ultralytics_checkpoint(path)
+        except pickle.UnpicklingError as e:  # UnsafeCheckpointError included
+            die(str(e))
+        origin = dict(ultralytics_version=ckpt['meta']['version'], ultralytics_date=ckpt['meta']['date'],
+                      ultralytics_weights=ckpt['source'])
+        return dict(ckpt['state_dict']), {k: v for k, v in origin.items() if isinstance(v, str)}
+    except RuntimeError as e:  # e.g. a truncated zip archive
+        die(f'cannot read {path!r}: {str(e).splitlines()[0]}')
     for field in ('state_dict', 'model'):
         if isinstance(obj, Mapping) and isinstance(obj.get(field), Mapping):
             obj = obj[field]
             break
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         die(f'{path} holds no state dict of tensors')
-    return dict(obj)
+    return dict(obj), {}
+
+
+def load_source(path: str) -> Dict[str, torch.Tensor]:
+    """Ultralytics-layout state dict from an Ultralytics ``.pt`` or a plain state-dict file."""
+    return read_source(path)[0]
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0] + ' See the module docstring for the key mapping.',
-        epilog='An Ultralytics .pt is a pickled model: it needs `ultralytics` importable and is read with '
-               'torch.load(weights_only=False), which can run code from the file (convert trusted files only). '
-               'A plain torch.save(model.state_dict()) file needs no ultralytics and is read with '
-               'weights_only=True.')
+        epilog='An Ultralytics .pt (a pickled model) is read without running its pickle and without the '
+               'ultralytics package: its model classes become inert stand-ins, and a file that names any other '
+               'global (os.system, builtins.eval, ...) is refused with exit code 2. A plain '
+               'torch.save(model.state_dict()) file is read with weights_only=True.')
     parser.add_argument('--src', required=True,
-                        help='Ultralytics YOLO11 .pt (needs ultralytics) or a state_dict file of its model')
+                        help='Ultralytics YOLO11 .pt, or a state_dict file of its DetectionModel')
     parser.add_argument('--dst', required=True, help='output checkpoint for this repo')
     parser.add_argument('--config', default=None,
                         help='config whose model the result must match (default: configs/yolo11{scale}_coco.py '
@@ -259,7 +112,7 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.src):
         die(f'source checkpoint not found: {args.src!r}')
-    src = load_source(args.src)
+    src, origin = read_source(args.src)
     try:
         scale, num_classes = infer_scale(src)
         converted = convert_state_dict(src)
@@ -268,10 +121,12 @@ def main(argv=None):
         compare_state_dicts(converted, target)
     except (KeyError, ValueError) as e:
         die(str(e).strip('"'))
-    meta = dict(converted_from=osp.basename(args.src), scale=scale, config=osp.relpath(config, REPO_ROOT))
+    meta = dict(converted_from=osp.basename(args.src), scale=scale, config=osp.relpath(config, REPO_ROOT),
+                **origin)
     torch.save({'state_dict': converted, 'meta': meta}, args.dst)
     print(f'YOLO11{scale} ({num_classes} classes): {len(converted)} tensors -> {args.dst} (matches {config})')
 
 
 if __name__ == '__main__':
+    start()
     main()

@@ -35,7 +35,7 @@ pre_transform = [
 # (0.015, 0.7, 0.4) (YOLOv5HSVRandomAug's defaults) and a horizontal flip at 0.5.
 last_transform = [
     dict(
-        type='Albu',  # projects/fasternet_yolo11/transforms.py: mmdet's, for albumentations >= 1.4.11
+        type='LenientAlbu',  # fasternet_yolo11/datasets/transforms.py: mmdet's Albu, for albumentations >= 1.4.11
         transforms=[
             dict(type='Blur', p=0.01),
             dict(type='MedianBlur', p=0.01),

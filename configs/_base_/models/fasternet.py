@@ -12,7 +12,7 @@
 _fasternet_widen = dict(n=0.25, s=0.5, m=1.0, l=1.0, x=1.5)
 
 
-def _fasternet_scales(arch, base_embed_dim):
+def _fasternet_scales(arch, base_embed_dim, widen=_fasternet_widen):
     """One entry per YOLO scale: the backbone dict and its P3/P4/P5 channels (2, 4, 8 x embed_dim,
     embed_dim = make_divisible(base_embed_dim * w, 8), FasterNet's width rule)."""
     return {
@@ -26,7 +26,7 @@ def _fasternet_scales(arch, base_embed_dim):
                 drop_path_rate=0.0,
                 init_cfg=None),  # dict(type='Pretrained', checkpoint='fasternet_t0-....pth') for ImageNet weights
             out_channels=[k * int(-(-base_embed_dim * w // 8)) * 8 for k in (2, 4, 8)])
-        for name, w in _fasternet_widen.items()
+        for name, w in widen.items()
     }
 
 

@@ -19,8 +19,10 @@ val_interval_stage2 = 1
 # BN weights, biases) and scales weight decay by total_batch * accumulate / 64. Ultralytics also accumulates
 # (sums) gradients up to 64 images per step when the batch is smaller; this recipe steps every batch, as
 # mmyolo's YOLOv8 does, so it matches Ultralytics exactly at a total batch of 64 or more (e.g. 4 GPUs x 16).
+# FiniteOptimWrapper: mmengine's OptimWrapper, except that a NaN/Inf loss is never applied
+# (engine/optim_wrappers.py; default_hooks.non_finite_loss says whether the run stops or skips).
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='FiniteOptimWrapper',
     clip_grad=dict(max_norm=10.0),
     optimizer=dict(
         type='SGD',
@@ -45,7 +47,8 @@ default_hooks = dict(
         warmup_momentum=0.8,
         warmup_mim_iter=100),
     checkpoint=dict(
-        type='AtomicCheckpointHook', interval=save_epoch_intervals, save_best='auto', max_keep_ckpts=max_keep_ckpts))
+        type='AtomicCheckpointHook', interval=save_epoch_intervals, save_best='auto', max_keep_ckpts=max_keep_ckpts,
+        backend_args=dict(backend='atomic_local')))
 
 custom_hooks = [
     # Ultralytics ModelEMA(decay 0.9999, tau 2000)

@@ -1,0 +1,8 @@
+"""Measuring models and runs: what the analysis tools (``tools/analysis_tools/``) compute.
+
+``timing`` (timing calls, alone or interleaved; the hardware a measurement ran on),
+``complexity`` (parameters and FLOPs), ``train_speed`` (training throughput, data time and peak
+memory), ``logs`` (mmengine's scalar logs of a work dir), ``confusion`` (confusion matrix of a
+detector on a split). The runners timed (eager, deploy form, ONNX Runtime) are in
+``fasternet_yolo11.deploy.runners``. The submodules are imported on use.
+"""

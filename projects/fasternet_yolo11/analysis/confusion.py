@@ -1,0 +1,66 @@
+"""Confusion matrix of a detector on a split of its dataset.
+
+Rows are the true classes plus "background" (a detection that matched nothing), columns the
+predicted classes plus "background" (a ground-truth box nobody found). Detections are matched
+one-to-one to ground truth by IoU >= a threshold, best IoU first, whatever their class, so
+confusions between classes show off the diagonal.
+"""
+
+
+def match(gt_boxes, gt_labels, boxes, labels, num_classes, iou_thr):
+    """Counts (nc+1, nc+1) for one image: [true, predicted], index nc = background."""
+    import numpy as np
+    import torch
+    from mmdet.structures.bbox import bbox_overlaps
+    cm = np.zeros((num_classes + 1, num_classes + 1), np.int64)
+    used_gt, used_det = set(), set()
+    if len(gt_boxes) and len(boxes):
+        iou = bbox_overlaps(torch.as_tensor(gt_boxes, dtype=torch.float32),
+                            torch.as_tensor(boxes, dtype=torch.float32)).numpy()
+        pairs = np.argwhere(iou >= iou_thr)
+        for g, d in sorted(pairs.tolist(), key=lambda p: -iou[p[0], p[1]]):
+            if g in used_gt or d in used_det:
+                continue
+            used_gt.add(g)
+            used_det.add(d)
+            cm[gt_labels[g], labels[d]] += 1
+    for g in range(len(gt_boxes)):
+        if g not in used_gt:
+            cm[gt_labels[g], num_classes] += 1  # missed
+    for d in range(len(boxes)):
+        if d not in used_det:
+            cm[num_classes, labels[d]] += 1  # false detection
+    return cm
+
+
+def compute(cfg, checkpoint, split='val', score_thr=0.25, iou_thr=0.45, device='cpu'):
+    """The counts over the ``split`` dataloader of ``cfg`` (a loaded Config) for the detector
+    with the weights of ``checkpoint``, detections with score >= ``score_thr``. Returns
+    (class names, counts (nc+1, nc+1))."""
+    import numpy as np
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from tqdm import tqdm
+
+    from ..deploy.inference import init_model
+    init_default_scope(cfg.get('default_scope', 'mmyolo'))
+    model = init_model(cfg, checkpoint, device=device)
+    loader_cfg = cfg.get(f'{split}_dataloader')
+    loader_cfg = dict(loader_cfg, num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg)
+    classes = list(loader.dataset.metainfo.get('classes', ()))
+    nc = len(classes)
+    cm = np.zeros((nc + 1, nc + 1), np.int64)
+    for batch in tqdm(loader, desc='confusion matrix', unit='batch'):
+        with torch.no_grad():
+            results = model.test_step(batch)
+        for res in results:
+            pred = res.pred_instances
+            keep = pred.scores >= score_thr
+            gt = res.gt_instances
+            gt_boxes = gt.bboxes.tensor if hasattr(gt.bboxes, 'tensor') else gt.bboxes
+            cm += match(gt_boxes.cpu().numpy(), gt.labels.cpu().numpy(),
+                        pred.bboxes[keep].cpu().numpy(), pred.labels[keep].cpu().numpy(), nc,
+                        iou_thr)
+    return classes, cm

@@ -1,0 +1,76 @@
+"""One detector, run three ways for speed measurements: PyTorch eager, PyTorch deploy form and
+ONNX Runtime.
+
+``eager`` is the model as trained; ``fused`` is its deploy form (Conv+BN folded, PConv in the
+given forward, channels_last weights unless told otherwise); ``onnx`` is the same fused network
+exported (TorchScript exporter, opset 17, dynamic batch) and run in an ONNX Runtime session.
+All three run the network alone (image tensor -> the six raw head outputs, see
+:class:`~fasternet_yolo11.deploy.RawOutputs`), not decoding or NMS, so that they compare.
+"""
+import copy
+import os
+import os.path as osp
+
+BACKENDS = ('eager', 'fused', 'onnx')
+# ONNX Runtime graph optimisation levels by short name.
+ORT_LEVELS = dict(disable='ORT_DISABLE_ALL', basic='ORT_ENABLE_BASIC',
+                  extended='ORT_ENABLE_EXTENDED', all='ORT_ENABLE_ALL')
+
+
+def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_last=None,
+            compile=False, ort_opt='all'):
+    """A callable(batch) -> callable() running one forward of ``backend`` on a fixed random
+    batch and returning its raw outputs; None when the backend cannot run on ``device``
+    (ONNX Runtime without its CUDA provider).
+
+    ``model`` is copied, never changed. ``pconv``: the PConv forward of the ``fused`` and
+    ``onnx`` backends. ``threads``: ONNX Runtime's intra-op threads (torch keeps its own
+    setting). ``tmpdir``: where the ONNX file is written. ``channels_last`` None keeps each
+    PyTorch backend's own layout (eager NCHW, fused NHWC). ``compile`` wraps the PyTorch
+    backends in ``torch.compile``. ``ort_opt``: a key of :data:`ORT_LEVELS`.
+    """
+    import torch
+
+    from .deploy_form import fuse_conv_bn, set_pconv_mode
+    from .export_graphs import RawOutputs
+    net = copy.deepcopy(model).eval()
+    if backend != 'eager':
+        fuse_conv_bn(net)
+        set_pconv_mode(net, pconv)
+    net = RawOutputs(net)
+    if backend in ('eager', 'fused'):
+        if channels_last is None:
+            channels_last = backend == 'fused'
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        net = net.to(device, memory_format=fmt)
+        if compile:
+            net = torch.compile(net)
+
+        def make(batch):
+            x = torch.rand(batch, 3, *img_hw, device=device).contiguous(memory_format=fmt)
+
+            def run():
+                with torch.no_grad():
+                    return net(x)
+            return run
+        return make
+    import onnxruntime as ort
+    if device == 'cuda' and 'CUDAExecutionProvider' not in ort.get_available_providers():
+        return None
+    path = osp.join(tmpdir, f'model_{len(os.listdir(tmpdir))}.onnx')
+    outputs = [f'out{i}' for i in range(6)]
+    with torch.no_grad():
+        torch.onnx.export(net, (torch.zeros(1, 3, *img_hw),), path, dynamo=False,
+                          opset_version=17, input_names=['images'], output_names=outputs,
+                          dynamic_axes={n: {0: 'batch'} for n in ['images'] + outputs})
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[ort_opt])
+    if threads:
+        opts.intra_op_num_threads = threads
+    providers = ['CUDAExecutionProvider'] if device == 'cuda' else ['CPUExecutionProvider']
+    sess = ort.InferenceSession(path, opts, providers=providers)
+
+    def make(batch):
+        x = torch.rand(batch, 3, *img_hw).numpy()
+        return lambda: sess.run(None, {'images': x})
+    return make

@@ -1,0 +1,133 @@
+"""The YOLO11 detection head (Ultralytics 8.3.0 ``Detect``)."""
+import math
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmdet.utils import ConfigType, OptMultiConfig
+from mmengine.model import BaseModule
+from mmyolo.models.dense_heads import YOLOv8Head, YOLOv8HeadModule
+from mmyolo.registry import MODELS
+
+from ..layers.yolo11_layers import YOLO11_ACT_CFG, YOLO11_NORM_CFG, reset_conv_parameters
+
+
+@MODELS.register_module()
+class YOLO11HeadModule(YOLOv8HeadModule):
+    """Decoupled anchor-free head module of YOLO11.
+
+    Per level ``i`` (Ultralytics ``Detect.cv2[i]`` / ``cv3[i]``):
+
+    * ``reg_preds[i]``: Conv3x3(c2) -> Conv3x3(c2) -> Conv2d 1x1
+      (``4 * reg_max`` box-distribution logits, sides l, t, r, b);
+    * ``cls_preds[i]``: (DWConv3x3 -> Conv1x1(c3)) -> (DWConv3x3 ->
+      Conv1x1(c3)) -> Conv2d 1x1 (``num_classes`` logits), nested exactly as
+      Ultralytics' ``Sequential`` so indices map one to one;
+
+    with ``c2 = max(16, in_channels[0] // 4, 4 * reg_max)`` and
+    ``c3 = max(in_channels[0], min(num_classes, 100))``.
+
+    ``in_channels`` are the **actual** channels of the neck outputs. Unlike
+    MMYOLO's ``YOLOv8HeadModule`` there is no ``widen_factor``: that module
+    passes ``in_channels`` through ``make_divisible(c, widen_factor)``, which
+    would also round real widths that are not multiples of 8.
+
+    The DFL integral (softmax over ``reg_max`` bins dotted with
+    ``0..reg_max-1``) uses MMYOLO's non-persistent ``proj`` buffer, so this
+    head has 16 parameters fewer than Ultralytics' (whose frozen
+    ``dfl.conv.weight`` holds the same ``arange(16)``); its trainable
+    parameters are the same.
+
+    Shapes: inputs (B, in_channels[i], H_i, W_i). In training,
+    ``forward`` returns per level class logits (B, nc, H_i, W_i), decoded
+    distances (B, 4, H_i, W_i) in grid units and distribution logits
+    (B, H_i*W_i, 4, reg_max); in eval, the first two.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: Sequence[int],
+                 num_base_priors: int = 1,
+                 featmap_strides: Sequence[int] = (8, 16, 32),
+                 reg_max: int = 16,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 init_cfg: OptMultiConfig = None):
+        # Not YOLOv8HeadModule.__init__: it rescales in_channels.
+        BaseModule.__init__(self, init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.featmap_strides = featmap_strides
+        self.num_levels = len(featmap_strides)
+        self.num_base_priors = num_base_priors
+        self.norm_cfg = norm_cfg
+        self.act_cfg = act_cfg
+        self.reg_max = reg_max
+        self.in_channels = list(in_channels)
+        assert len(self.in_channels) == self.num_levels
+        self._init_layers()
+
+    def _init_layers(self):
+        reg_channels = max(16, self.in_channels[0] // 4, 4 * self.reg_max)
+        cls_channels = max(self.in_channels[0], min(self.num_classes, 100))
+        cfg = dict(norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+
+        def dw_pw(in_channels: int) -> nn.Sequential:
+            """Ultralytics' ``DWConv(c, c, 3)`` then ``Conv(c, c3, 1)``."""
+            return nn.Sequential(
+                ConvModule(
+                    in_channels,
+                    in_channels,
+                    3,
+                    padding=1,
+                    groups=in_channels,
+                    **cfg),
+                ConvModule(in_channels, cls_channels, 1, **cfg))
+
+        self.reg_preds = nn.ModuleList()
+        self.cls_preds = nn.ModuleList()
+        for in_channels in self.in_channels:
+            self.reg_preds.append(
+                nn.Sequential(
+                    ConvModule(in_channels, reg_channels, 3, padding=1, **cfg),
+                    ConvModule(
+                        reg_channels, reg_channels, 3, padding=1, **cfg),
+                    nn.Conv2d(reg_channels, 4 * self.reg_max, 1)))
+            self.cls_preds.append(
+                nn.Sequential(
+                    dw_pw(in_channels), dw_pw(cls_channels),
+                    nn.Conv2d(cls_channels, self.num_classes, 1)))
+
+        proj = torch.arange(self.reg_max, dtype=torch.float)
+        self.register_buffer('proj', proj, persistent=False)
+
+    def init_weights(self):
+        """PyTorch's default conv init and Ultralytics' ``bias_init``.
+
+        Box bias 1.0; class bias ``log(5 / nc / (640 / stride)^2)`` (about 5
+        objects per 640 image, e.g. -11.54/-10.15/-8.76 for nc=80).
+        """
+        if self.init_cfg is None:
+            reset_conv_parameters(self)
+        else:
+            BaseModule.init_weights(self)
+        for reg_pred, cls_pred, stride in zip(self.reg_preds, self.cls_preds,
+                                              self.featmap_strides):
+            reg_pred[-1].bias.data[:] = 1.0
+            cls_pred[-1].bias.data[:self.num_classes] = math.log(
+                5 / self.num_classes / (640 / stride)**2)
+
+
+@MODELS.register_module()
+class YOLO11Head(YOLOv8Head):
+    """YOLO11 head: :class:`YOLO11HeadModule` with YOLOv8's loss and
+    post-processing.
+
+    The loss path is ``YOLOv8Head.loss_by_feat`` unchanged, which already
+    matches Ultralytics' ``v8DetectionLoss``: TAL assignment (top-k 10,
+    alpha 0.5, beta 6, CIoU), BCE x 0.5 over the assigned-score sum, CIoU
+    x 7.5 and DFL x 1.5 / 4 (MMDet's DFL sums the 4 sides where Ultralytics
+    averages them), every term times the batch size. Inference is
+    ``YOLOv5Head.predict_by_feat`` (multi-label score filter, top-k, batched
+    NMS).
+    """

@@ -1,0 +1,346 @@
+"""YOLO11 building blocks on mmcv ``ConvModule``.
+
+The blocks reproduce the YOLO11 modules of Ultralytics 8.3.0 (C3k2, C3k,
+SPPF, C2PSA and their parts) with the layout of MMYOLO's own bricks, so that
+every Ultralytics ``Conv`` becomes a ``ConvModule`` whose ``.conv`` / ``.bn``
+children carry the same parameter names.
+
+Conventions shared with Ultralytics:
+
+* every conv is ``Conv2d(bias=False)`` -> ``BN(eps=1e-3, momentum=0.03)``
+  -> ``SiLU`` (``act_cfg=None`` where Ultralytics uses ``act=False``);
+* conv weights start from PyTorch's default init. ``ConvModule`` applies a
+  Kaiming init when built (and again from ``init_weights``), so the modules
+  that own these blocks (backbone, neck, head) call
+  :func:`reset_conv_parameters` in their ``init_weights`` as MMYOLO's
+  YOLOv5/v8 backbones and necks do;
+* widths follow Ultralytics' ``parse_model``: see :func:`yolo11_channels`.
+"""
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmdet.models.layers.csp_layer import CSPLayer
+from mmdet.utils import ConfigType, OptMultiConfig
+from mmengine.model import BaseModule
+from mmyolo.models.layers import CSPLayerWithTwoConv, DarknetBottleneck, SPPFBottleneck
+from mmyolo.models.utils import make_divisible
+from mmyolo.registry import MODELS
+from torch import Tensor
+
+YOLO11_NORM_CFG = dict(type='BN', momentum=0.03, eps=0.001)
+YOLO11_ACT_CFG = dict(type='SiLU', inplace=True)
+
+
+def yolo11_channels(channels: int, widen_factor: float,
+                    max_channels: int) -> int:
+    """Width that Ultralytics' ``parse_model`` gives a yaml channel number.
+
+    ``make_divisible(min(channels, max_channels) * widen_factor, 8)``; e.g.
+    1024 becomes 256 for YOLO11n (w=0.25, max 1024) and 768 for YOLO11x
+    (w=1.5, max 512).
+    """
+    return make_divisible(min(channels, max_channels), widen_factor)
+
+
+def reset_conv_parameters(module: nn.Module) -> None:
+    """Give every ``nn.Conv2d`` in ``module`` PyTorch's default init.
+
+    Undoes the Kaiming init of ``ConvModule`` so that a freshly initialised
+    model starts where Ultralytics' does.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            m.reset_parameters()
+
+
+class Bottleneck(DarknetBottleneck):
+    """The residual bottleneck used inside C3k2 and C3k.
+
+    ``conv1`` (k x k, ``out * expansion`` channels) -> ``conv2`` (k x k), plus
+    the input when ``add_identity`` and ``in == out``. C3k2 uses it with
+    ``expansion=0.5``, C3k with ``expansion=1.0``; both with 3x3 kernels
+    (Ultralytics ``Bottleneck(k=(3, 3))``).
+
+    Shapes: (B, in, H, W) -> (B, out, H, W).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 expansion: float = 0.5,
+                 kernel_size: int = 3,
+                 add_identity: bool = True,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            expansion=expansion,
+            kernel_size=(kernel_size, kernel_size),
+            padding=(kernel_size // 2, kernel_size // 2),
+            add_identity=add_identity,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            init_cfg=init_cfg)
+
+
+@MODELS.register_module()
+class C3k(CSPLayer):
+    """CSP bottleneck with 3 convs and k x k bottlenecks (Ultralytics C3k).
+
+    ``final_conv(cat(blocks(main_conv(x)), short_conv(x)))`` where
+    ``main_conv``/``short_conv`` are 1x1 convs to ``out * expand_ratio``
+    channels and ``blocks`` are ``num_blocks`` :class:`Bottleneck` with
+    ``expansion=1.0``. MMDet's ``CSPLayer`` has exactly this forward; only its
+    blocks (1x1 then 3x3) differ, so they are replaced.
+
+    Shapes: (B, in, H, W) -> (B, out, H, W).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_blocks: int = 1,
+                 add_identity: bool = True,
+                 expand_ratio: float = 0.5,
+                 kernel_size: int = 3,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            expand_ratio=expand_ratio,
+            num_blocks=num_blocks,
+            add_identity=add_identity,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            init_cfg=init_cfg)
+        mid_channels = int(out_channels * expand_ratio)
+        self.blocks = nn.Sequential(*(Bottleneck(
+            mid_channels,
+            mid_channels,
+            expansion=1.0,
+            kernel_size=kernel_size,
+            add_identity=add_identity,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg) for _ in range(num_blocks)))
+
+
+@MODELS.register_module()
+class C3k2(CSPLayerWithTwoConv):
+    """C2f-style CSP layer of YOLO11 (Ultralytics C3k2).
+
+    ``main_conv`` (1x1) makes ``2 * mid`` channels (``mid = out *
+    expand_ratio``) and splits them in two; each block takes the last chunk
+    and appends its output; ``final_conv`` (1x1) fuses the
+    ``(2 + num_blocks) * mid`` channels. MMYOLO's ``CSPLayerWithTwoConv`` (the
+    YOLOv8 C2f) has this forward; the blocks are what YOLO11 changes:
+    ``C3k(mid, mid, num_blocks=2)`` when ``use_c3k`` else
+    ``Bottleneck(mid, mid, expansion=0.5)``.
+
+    Note that ``use_c3k`` is the second yaml argument of Ultralytics' C3k2
+    rows, not a shortcut flag: YOLO11 keeps ``add_identity=True`` everywhere.
+
+    Shapes: (B, in, H, W) -> (B, out, H, W).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_blocks: int = 1,
+                 use_c3k: bool = False,
+                 expand_ratio: float = 0.5,
+                 add_identity: bool = True,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            expand_ratio=expand_ratio,
+            num_blocks=num_blocks,
+            add_identity=add_identity,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            init_cfg=init_cfg)
+        mid = self.mid_channels
+        cfg = dict(
+            add_identity=add_identity, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.blocks = nn.ModuleList(
+            C3k(mid, mid, num_blocks=2, **cfg) if use_c3k else Bottleneck(
+                mid, mid, expansion=0.5, **cfg) for _ in range(num_blocks))
+
+
+@MODELS.register_module()
+class SPPF(SPPFBottleneck):
+    """Spatial pyramid pooling - fast, as Ultralytics' ``SPPF(c1, c2, k)``.
+
+    ``conv1`` (1x1, ``in // 2``) -> three chained ``MaxPool(k, 1, k // 2)`` ->
+    ``conv2`` (1x1) on the concatenation of the four maps. This is MMYOLO's
+    ``SPPFBottleneck`` with a single kernel size.
+
+    Shapes: (B, in, H, W) -> (B, out, H, W).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int = 5,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_sizes=kernel_size,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            init_cfg=init_cfg)
+
+
+class Attention(BaseModule):
+    """Multi-head self-attention over all positions, used by PSABlock.
+
+    ``qkv`` (1x1, no activation) gives, per head, ``key_dim`` query,
+    ``key_dim`` key and ``head_dim`` value channels, interleaved head by head
+    ([q|k|v] of head 0, then head 1, ...) as in Ultralytics, so pretrained
+    weights load unchanged. The output is
+    ``proj(v @ softmax(q^T k / sqrt(key_dim))^T + pe(v))`` where ``pe`` is a
+    depthwise 3x3 positional encoding on the values.
+
+    Args:
+        channels (int): Input and output channels ``C``; must equal
+            ``num_heads * head_dim``.
+        num_heads (int): Number of heads. YOLO11 uses ``C // 64``.
+        attn_ratio (float): ``key_dim = int(head_dim * attn_ratio)``.
+
+    Shapes: (B, C, H, W) -> (B, C, H, W); attention maps are
+    (B, num_heads, H*W, H*W).
+    """
+
+    def __init__(self,
+                 channels: int,
+                 num_heads: int = 8,
+                 attn_ratio: float = 0.5,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        assert num_heads > 0 and channels % num_heads == 0, \
+            f'{channels} channels cannot be split into {num_heads} heads'
+        self.num_heads = num_heads
+        self.head_dim = channels // num_heads
+        self.key_dim = int(self.head_dim * attn_ratio)
+        self.scale = self.key_dim**-0.5
+        qkv_channels = channels + 2 * self.key_dim * num_heads
+        self.qkv = ConvModule(
+            channels, qkv_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.proj = ConvModule(
+            channels, channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.pe = ConvModule(
+            channels,
+            channels,
+            3,
+            padding=1,
+            groups=channels,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(x).view(b, self.num_heads,
+                                   2 * self.key_dim + self.head_dim,
+                                   h * w).split(
+                                       [self.key_dim, self.key_dim,
+                                        self.head_dim],
+                                       dim=2)
+        # (B, heads, N, N): row i holds the weights of position i's query
+        attn = ((q.transpose(-2, -1) @ k) * self.scale).softmax(dim=-1)
+        x = (v @ attn.transpose(-2, -1)).view(b, c, h, w)
+        x = x + self.pe(v.reshape(b, c, h, w))
+        return self.proj(x)
+
+
+@MODELS.register_module()
+class PSABlock(BaseModule):
+    """Position-sensitive attention block: attention then a 1x1 FFN.
+
+    ``x = x + attn(x)``; ``x = x + ffn(x)`` with ``ffn`` = 1x1 conv to
+    ``2C`` (SiLU) -> 1x1 conv back to ``C`` (no activation).
+
+    Shapes: (B, C, H, W) -> (B, C, H, W).
+    """
+
+    def __init__(self,
+                 channels: int,
+                 attn_ratio: float = 0.5,
+                 num_heads: int = 4,
+                 add_identity: bool = True,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.add_identity = add_identity
+        self.attn = Attention(
+            channels, num_heads, attn_ratio=attn_ratio, norm_cfg=norm_cfg)
+        self.ffn = nn.Sequential(
+            ConvModule(
+                channels,
+                channels * 2,
+                1,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg),
+            ConvModule(
+                channels * 2, channels, 1, norm_cfg=norm_cfg, act_cfg=None))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(x) if self.add_identity else self.attn(x)
+        return x + self.ffn(x) if self.add_identity else self.ffn(x)
+
+
+@MODELS.register_module()
+class C2PSA(BaseModule):
+    """CSP layer with position-sensitive attention (Ultralytics C2PSA).
+
+    ``main_conv`` (1x1) makes ``2 * mid`` channels (``mid = C *
+    expand_ratio``); the second half goes through ``num_blocks``
+    :class:`PSABlock` (``mid // 64`` heads) and ``final_conv`` (1x1) fuses
+    both halves back to ``C`` channels.
+
+    Shapes: (B, C, H, W) -> (B, C, H, W); ``in_channels == out_channels``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_blocks: int = 1,
+                 expand_ratio: float = 0.5,
+                 norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                 act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        assert in_channels == out_channels, 'C2PSA keeps its width'
+        self.mid_channels = int(in_channels * expand_ratio)
+        mid = self.mid_channels
+        self.main_conv = ConvModule(
+            in_channels, 2 * mid, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.final_conv = ConvModule(
+            2 * mid, out_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.blocks = nn.Sequential(*(PSABlock(
+            mid,
+            attn_ratio=0.5,
+            num_heads=mid // 64,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg) for _ in range(num_blocks)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        a, b = self.main_conv(x).split(
+            (self.mid_channels, self.mid_channels), dim=1)
+        return self.final_conv(torch.cat((a, self.blocks(b)), dim=1))
+
+
+__all__ = [
+    'yolo11_channels', 'reset_conv_parameters', 'Bottleneck', 'C3k', 'C3k2',
+    'SPPF', 'Attention', 'PSABlock', 'C2PSA'
+]

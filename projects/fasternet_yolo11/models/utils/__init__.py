@@ -1,0 +1,6 @@
+"""Foreign checkpoints -> this project's key names (FasterNet: official/timm; YOLO11: Ultralytics)."""
+from .fasternet_converter import check_fasternet_state_dict, convert_fasternet_state_dict
+from .yolo11_converter import compare_state_dicts, convert_state_dict, infer_scale
+
+__all__ = ['convert_fasternet_state_dict', 'check_fasternet_state_dict', 'convert_state_dict',
+           'compare_state_dicts', 'infer_scale']
