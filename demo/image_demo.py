@@ -41,9 +41,14 @@ def main():
         to_dets,
         video_fps,
     )
-
-    cfg = cli.load_config(args.config, args.cfg_options)
+    from fasternet_yolo11.utils.config_utils import apply_checkpoint_settings
+    cfg = cli.load_config(args.config)
     cli.check_checkpoint(args.checkpoint)
+    with cli.one_line_errors():  # class names and image size from the checkpoint: no dataset needed
+        for note in apply_checkpoint_settings(cfg, args.checkpoint):
+            print(f'note: {note}')
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     with cli.one_line_errors():
         model = init_model(cfg, args.checkpoint, device=args.device, deploy=args.deploy)
         total, frames = iter_frames(args.input)

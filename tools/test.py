@@ -1,10 +1,14 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--show-dir DIR] ...``
 
 The same arguments as mmyolo's tools/test.py; prints COCO mAP through the config's evaluator.
+``--data YAML`` evaluates on that YOLO-format dataset (its val split; class names from the yaml,
+which must have the checkpoint's class count, else one line names both); ``--img-size S`` sets
+the test size, which otherwise is the one the checkpoint was trained at (``utils/config_utils.py``).
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
@@ -13,6 +17,7 @@ from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
 
+from fasternet_yolo11.utils import config_utils
 from fasternet_yolo11.utils.cli import (
     check_checkpoint,
     check_checkpoint_fits,
@@ -41,8 +46,12 @@ def parse_args():
     parser.add_argument('--deploy', action='store_true',
                         help='test the deploy form: Conv+BN fused, PConv slicing')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--data', metavar='YAML', help='evaluate on this Ultralytics data yaml '
+                        '(its val split)')
+    parser.add_argument('--img-size', type=int, metavar='S', help='square test size (default: '
+                        'the size the checkpoint was trained at)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+                        help='override config settings (applied last)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -54,7 +63,22 @@ def parse_args():
 def main():
     args = parse_args()
     check_checkpoint(args.checkpoint)
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config)
+    img_size = args.img_size
+    if img_size is not None and img_size != config_utils.round_img_size(img_size):
+        img_size = config_utils.round_img_size(img_size)
+        print(f'note: --img-size {args.img_size} is not a multiple of {config_utils.STRIDE}; '
+              f'using {img_size}', file=sys.stderr)
+    try:
+        with one_line_errors():
+            notes = config_utils.apply_checkpoint_settings(
+                cfg, args.checkpoint, data_yaml=args.data, img_size=img_size, evaluates=True)
+    except config_utils.ConfigDerivationError as err:
+        die(str(err))
+    for note in notes:
+        print(f'note: {note}', file=sys.stderr)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     use_gloo_without_cuda(cfg)
     is_metainfo_lower(cfg)

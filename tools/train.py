@@ -1,5 +1,16 @@
 """Train a detector: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ...``
 
+Your own YOLO-format data in one command, no config file to write::
+
+    python tools/train.py configs/yolo11n_fasternet_fire.py --data my.yaml --epochs 30 \
+        --img-size 320 --batch 8 [--workers 2] [--nbs 64]
+
+``--data/--epochs/--img-size/--batch/--workers/--nbs`` set the config's primaries and everything
+derived from them (class names and count from the yaml, every pipeline size, switch epoch,
+intervals, scheduler, weight-decay batch, accumulation: ``utils/config_utils.py``); a flag left out
+keeps the config's value, and ``--cfg-options`` is applied after them, as given. The work dir's
+dumped config says what ran. Resume with the same flags plus ``--resume``.
+
 mmyolo's tools/train.py arguments, plus ``--channels-last``. Where it behaves differently:
 
 * ``--resume`` without a path continues from the newest *complete* checkpoint of the work dir
@@ -8,17 +19,22 @@ mmyolo's tools/train.py arguments, plus ``--channels-last``. Where it behaves di
   memory-mapped) before training starts: one line names what does not fit;
 * on a machine without CUDA a distributed run uses gloo, plain BatchNorm and no DDP
   ``device_ids`` (``cli.use_gloo_without_cuda``);
+* a ``--resume``/``load_from`` checkpoint trained on another class count than the run's is
+  one line naming both (an error for ``--resume``; a warning for ``load_from``, which may
+  fine-tune on other classes);
 * user errors (bad data yaml, missing file, refused checkpoint, NaN loss) end in one line.
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
 
+from fasternet_yolo11.utils import config_utils
 from fasternet_yolo11.utils.cli import (
     check_checkpoint,
     check_checkpoint_fits,
@@ -45,8 +61,19 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest '
                         'checkpoint in the work dir when no path is given')
+    run = parser.add_argument_group('run settings (each derives every key that depends on it)')
+    run.add_argument('--data', metavar='YAML', help='an Ultralytics data yaml: the splits and the '
+                     'class names (list, dict, or nc + classes.txt)')
+    run.add_argument('--epochs', type=int, help='training epochs')
+    run.add_argument('--img-size', type=int, metavar='S', help='square input size (rounded up '
+                     'to a multiple of 32)')
+    run.add_argument('--batch', type=int, help='batch size per process')
+    run.add_argument('--workers', type=int, help='dataloader workers (train and val)')
+    run.add_argument('--nbs', type=int, metavar='N', help="Ultralytics' nominal batch: accumulate "
+                     'gradients to about N images per step; 0 steps every batch')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_cfg.max_epochs=5')
+                        help='override config settings, e.g. train_cfg.max_epochs=5 (applied '
+                        'after the run settings, not derived)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
@@ -56,9 +83,45 @@ def parse_args():
     return args
 
 
+def apply_run_flags(cfg, args):
+    """``--data/--epochs/--img-size/--batch/--workers/--nbs`` on the loaded config."""
+    img_size = args.img_size
+    if img_size is not None and img_size != config_utils.round_img_size(img_size):
+        img_size = config_utils.round_img_size(img_size)
+        print(f'note: --img-size {args.img_size} is not a multiple of {config_utils.STRIDE}; '
+              f'using {img_size}', file=sys.stderr)
+    try:
+        with one_line_errors():
+            config_utils.apply_run_settings(
+                cfg, data_yaml=args.data, epochs=args.epochs, img_size=img_size,
+                batch=args.batch, workers=args.workers,
+                nbs=config_utils.KEEP if args.nbs is None else args.nbs)
+    except config_utils.ConfigDerivationError as err:
+        die(str(err))
+
+
+def check_checkpoint_classes(cfg, path, what, fatal):
+    """One line when the checkpoint was trained on another class count than this run."""
+    if not path or '://' in str(path):
+        return
+    with one_line_errors():
+        ckpt_names = config_utils.checkpoint_settings(path)['class_names']
+    names = cfg.get('class_names')
+    source = cfg.get('data_yaml') or 'the config'
+    message = config_utils.class_mismatch(path, ckpt_names, source, names)
+    if message and fatal:
+        die(message)
+    if message:
+        print(f'warning: {message}; the class-dependent head tensors keep their initial values',
+              file=sys.stderr)
+
+
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config)
+    apply_run_flags(cfg, args)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     use_gloo_without_cuda(cfg)
     is_metainfo_lower(cfg)
@@ -76,7 +139,9 @@ def main():
             die(f'--amp needs optim_wrapper.type OptimWrapper or FiniteOptimWrapper, the config '
                 f'has {optim_wrapper}')
         else:  # AMP's loss scaler skips non-finite steps itself
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            accumulating = cfg.optim_wrapper.get('accumulative_counts', 1) > 1
+            cfg.optim_wrapper.type = 'NominalBatchAmpOptimWrapper' if accumulating \
+                else 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.channels_last:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='ChannelsLastHook')]
@@ -93,6 +158,9 @@ def main():
             cfg.load_from = found
     if not cfg.resume:
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
+    check_checkpoint_classes(cfg, cfg.get('load_from'),
+                             'resume checkpoint' if cfg.resume else 'load_from checkpoint',
+                             fatal=bool(cfg.resume))
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if cfg.get('load_from'):

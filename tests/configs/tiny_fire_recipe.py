@@ -1,12 +1,12 @@
 # The demo recipe cut to one epoch of tiny batches: the comparison report's --train-recipe in tests.
 _base_ = '../../configs/_base_/fire_demo.py'
+from fasternet_yolo11.utils.config_utils import derived_keys  # noqa: E402
 
 max_epochs = 1
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)
-val_dataloader = dict(num_workers=0, persistent_workers=False)
-test_dataloader = val_dataloader
-optim_wrapper = dict(optimizer=dict(batch_size_per_gpu=2))
-default_hooks = dict(param_scheduler=dict(max_epochs=max_epochs), logger=dict(interval=1),
-                     checkpoint=dict(interval=1))
-_base_.custom_hooks[1].switch_epoch = max_epochs
-train_cfg = dict(max_epochs=max_epochs, val_interval=1, dynamic_intervals=[(max_epochs, 1)])
+close_mosaic_epochs = 0  # mosaic for the one epoch, as the demo's first epochs
+train_batch_size_per_gpu = 2
+train_num_workers = val_num_workers = 0
+val_interval = save_epoch_intervals = val_interval_stage2 = 1
+default_hooks = dict(logger=dict(interval=1))
+
+globals().update(derived_keys(_base_, globals()))

@@ -19,6 +19,7 @@ import argparse
 from fasternet_yolo11.deploy.inference import init_model
 from fasternet_yolo11.deploy.onnx_export import ExportError, export
 from fasternet_yolo11.utils import cli
+from fasternet_yolo11.utils.config_utils import apply_checkpoint_settings
 
 
 def parse_args(argv=None):
@@ -47,7 +48,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = cli.load_config(args.config)
     cli.check_checkpoint(args.checkpoint)
-    with cli.one_line_errors():
+    with cli.one_line_errors():  # class names and image size from the checkpoint: no dataset needed
+        for note in apply_checkpoint_settings(cfg, args.checkpoint):
+            print(f'note: {note}')
         model = init_model(cfg, args.checkpoint)
     try:
         info = export(args, cfg, model)

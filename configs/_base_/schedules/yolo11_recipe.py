@@ -1,6 +1,8 @@
 # Ultralytics' training recipe (8.3.0 default.yaml with an explicit SGD) in mmyolo terms.
 # Chain: default_runtime.py <- datasets/coco_detection.py <- schedules/yolo11_recipe.py <- models/yolo11.py <- ...
 _base_ = '../datasets/coco_detection.py'
+# after the _base_ line, so that mmengine reads this as a plain (not a lazy-import) config
+from fasternet_yolo11.utils.config_utils import derived_keys  # noqa: E402
 
 # ======================== shared numbers (schedule) ========================
 # The epoch count of the official YOLO11 COCO runs is not published; 500 is YOLOv8's COCO schedule.
@@ -9,18 +11,23 @@ close_mosaic_epochs = 10  # Ultralytics close_mosaic: last 10 epochs without mos
 base_lr = 0.01  # lr0
 lr_factor = 0.01  # lrf: linear decay to base_lr * lr_factor
 weight_decay = 0.0005  # for a total batch of 64 (nbs); YOLOv5OptimizerConstructor rescales it
-save_epoch_intervals = 10
+# Ultralytics' nominal batch (nbs): below a total batch of nbs, the gradients of round(nbs / total_batch)
+# batches are summed into one optimizer step and weight decay is scaled by total_batch * accumulate / nbs;
+# None steps every batch (mmyolo's YOLOv8 recipe; weight decay then keeps mmyolo's rule with base 64).
+nbs = 64
+save_epoch_intervals = 10  # checkpoint interval
+val_interval = save_epoch_intervals
+val_interval_stage2 = 1  # validation interval in the last close_mosaic_epochs
 max_keep_ckpts = 2
-val_interval_stage2 = 1
-# NOTE: values derived from these (switch_epoch, max_epochs of the hook and loop, dynamic_intervals,
-# batch_size_per_gpu) are not recomputed when a child config overrides them: override those too.
+# Child configs change these primaries (and the data ones of the dataset base) and end with the same
+# derived_keys() line as this file: every key that depends on them is recomputed there
+# (fasternet_yolo11/utils/config_utils.py), so nothing below needs restating.
 
 # SGD(lr0 0.01, momentum 0.937, nesterov). The constructor makes Ultralytics' three groups (decayed weights,
-# BN weights, biases) and scales weight decay by total_batch * accumulate / 64. Ultralytics also accumulates
-# (sums) gradients up to 64 images per step when the batch is smaller; this recipe steps every batch, as
-# mmyolo's YOLOv8 does, so it matches Ultralytics exactly at a total batch of 64 or more (e.g. 4 GPUs x 16).
+# BN weights, biases) and scales weight decay by total_batch * accumulate / nbs (paramwise_cfg, derived).
 # FiniteOptimWrapper: mmengine's OptimWrapper, except that a NaN/Inf loss is never applied
-# (engine/optim_wrappers.py; default_hooks.non_finite_loss says whether the run stops or skips).
+# (default_hooks.non_finite_loss says whether the run stops or skips), with Ultralytics' accumulation
+# (gradients summed over the window, warm-up ramp of the window; engine/optim_wrappers.py).
 optim_wrapper = dict(
     type='FiniteOptimWrapper',
     clip_grad=dict(max_norm=10.0),
@@ -64,7 +71,10 @@ custom_hooks = [
 train_cfg = dict(
     type='EpochBasedTrainLoop',
     max_epochs=max_epochs,
-    val_interval=save_epoch_intervals,
+    val_interval=val_interval,
     dynamic_intervals=[(max_epochs - close_mosaic_epochs, val_interval_stage2)])
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+
+# the keys that follow from the primaries (accumulative_counts, paramwise_cfg, ...), checked
+globals().update(derived_keys(_base_, globals()))
