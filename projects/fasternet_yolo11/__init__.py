@@ -16,12 +16,12 @@ training state for torch's weights-only loading
 (:func:`fasternet_yolo11.engine.checkpoint_io.use_weights_only_loading`).
 
 Layout: ``models/`` (backbones, necks, dense_heads, layers, utils), ``datasets/``, ``engine/``
-(hooks, optim wrappers, checkpoint I/O), ``deploy/`` (deploy form, export graphs, runners,
-inference), ``analysis/`` (timing, complexity, training speed, logs), ``utils/`` (what the
-command-line tools share).
+(hooks, optim wrappers, checkpoint I/O), ``evaluation/`` (the P/R/F1 + COCO metric, matching,
+reports), ``deploy/`` (deploy form, export graphs, runners, inference), ``analysis/`` (timing,
+complexity, training speed, logs), ``utils/`` (what the command-line tools share).
 """
 import os
 
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 
-from . import datasets, engine, models  # noqa: E402,F401  (registration)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration)

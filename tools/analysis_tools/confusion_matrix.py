@@ -5,9 +5,10 @@
 
 Rows are the true classes plus "background" (a detection that matched nothing), columns the
 predicted classes plus "background" (a ground-truth box nobody found). Detections with score
->= ``--score-thr`` are matched one-to-one to ground truth by IoU >= ``--iou-thr``, best IoU
-first, whatever their class, so confusions between classes show off the diagonal. Each row is
-normalised to sum 1; the raw counts are printed in the cells. Headless (matplotlib Agg).
+>= ``--score-thr`` are matched one-to-one to ground truth by IoU >= ``--iou-thr``, best score
+first, whatever their class (the evaluation's matching, ``fasternet_yolo11/evaluation/matching.py``),
+so confusions between classes show off the diagonal. Each row is normalised to sum 1; the raw
+counts are printed in the cells. Headless (matplotlib Agg).
 """
 import argparse
 import os.path as osp

@@ -2,35 +2,21 @@
 
 Rows are the true classes plus "background" (a detection that matched nothing), columns the
 predicted classes plus "background" (a ground-truth box nobody found). Detections are matched
-one-to-one to ground truth by IoU >= a threshold, best IoU first, whatever their class, so
-confusions between classes show off the diagonal.
+one-to-one to ground truth by IoU >= a threshold, best score first (each taking the free box of
+highest IoU), whatever their class, so confusions between classes show off the diagonal. The
+matching is the evaluation's (``evaluation/matching.py``): ``DetectionPRMetric`` writes the same
+matrix with ``eval_dir``.
 """
 
 
-def match(gt_boxes, gt_labels, boxes, labels, num_classes, iou_thr):
-    """Counts (nc+1, nc+1) for one image: [true, predicted], index nc = background."""
-    import numpy as np
-    import torch
-    from mmdet.structures.bbox import bbox_overlaps
-    cm = np.zeros((num_classes + 1, num_classes + 1), np.int64)
-    used_gt, used_det = set(), set()
-    if len(gt_boxes) and len(boxes):
-        iou = bbox_overlaps(torch.as_tensor(gt_boxes, dtype=torch.float32),
-                            torch.as_tensor(boxes, dtype=torch.float32)).numpy()
-        pairs = np.argwhere(iou >= iou_thr)
-        for g, d in sorted(pairs.tolist(), key=lambda p: -iou[p[0], p[1]]):
-            if g in used_gt or d in used_det:
-                continue
-            used_gt.add(g)
-            used_det.add(d)
-            cm[gt_labels[g], labels[d]] += 1
-    for g in range(len(gt_boxes)):
-        if g not in used_gt:
-            cm[gt_labels[g], num_classes] += 1  # missed
-    for d in range(len(boxes)):
-        if d not in used_det:
-            cm[num_classes, labels[d]] += 1  # false detection
-    return cm
+def match(gt_boxes, gt_labels, boxes, labels, num_classes, iou_thr, scores=None):
+    """Counts (nc+1, nc+1) for one image: [true, predicted], index nc = background.
+
+    The project's one matching (:func:`fasternet_yolo11.evaluation.matching.confusion_counts`,
+    also behind the evaluation's confusion matrix): class-agnostic, one to one, IoU >=
+    ``iou_thr``, best score first when ``scores`` are given."""
+    from ..evaluation.matching import confusion_counts
+    return confusion_counts(gt_boxes, gt_labels, boxes, labels, num_classes, iou_thr, scores)
 
 
 def compute(cfg, checkpoint, split='val', score_thr=0.25, iou_thr=0.45, device='cpu'):
@@ -62,5 +48,5 @@ def compute(cfg, checkpoint, split='val', score_thr=0.25, iou_thr=0.45, device='
             gt_boxes = gt.bboxes.tensor if hasattr(gt.bboxes, 'tensor') else gt.bboxes
             cm += match(gt_boxes.cpu().numpy(), gt.labels.cpu().numpy(),
                         pred.bboxes[keep].cpu().numpy(), pred.labels[keep].cpu().numpy(), nc,
-                        iou_thr)
+                        iou_thr, pred.scores[keep].cpu().numpy())
     return classes, cm
