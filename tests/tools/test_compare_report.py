@@ -28,6 +28,8 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
     # the README's.
     lite = 'lite (32, 1-2-4-2, ReLU)'
     monkeypatch.setattr(compare_report, 'SEARCH_SPACE', {lite: compare_report.SEARCH_SPACE[lite]})
+    neck = 'C3k2-Faster in the neck'  # and one PConv placement point
+    monkeypatch.setattr(compare_report, 'PLACEMENT_SPACE', {neck: compare_report.PLACEMENT_SPACE[neck]})
     options = ('eager (NCHW)', 'fused, NCHW', 'ONNX Runtime, optimisation basic')
     monkeypatch.setattr(compare_report, 'INFERENCE_OPTIONS',
                         {k: compare_report.INFERENCE_OPTIONS[k] for k in options})
@@ -54,6 +56,8 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
     assert 'YOLO11n-FasterNet-lite is' in md and 'than YOLO11n on this CPU' in md
     search_rows = table_rows(search_table, lite)
     assert len(search_rows) == 1 and search_rows[0][-1].endswith('%')
+    neck_rows = table_rows(search_table, neck)
+    assert len(neck_rows) == 1 and all(c != '-' for c in neck_rows[0])  # ORT and train img/s too
     assert table_rows(search_table, 'YOLO11n |')  # the reference row closes the table
     option_table = md.split('## Fast inference path (n scale)')[1]
     assert table_rows(option_table, 'option')[0][1:] == ['yolo11n_coco',
@@ -65,7 +69,7 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     saved = json.load(open(osp.join(work, 'report.json')))
     assert [m['label'] for m in saved['models']] == ['YOLO11n', 'YOLO11n-FasterNet-lite']
-    assert set(saved['models'][0]['speed']) == {'eager/cpu', 'fused/cpu', 'onnx/cpu'}
+    assert set(saved['models'][0]['speed']) == {'eager/cpu', 'fused/cpu', 'onnx/cpu', 'openvino/cpu'}
     assert saved['models'][0]['train_peak_rss_mib'] > saved['models'][0]['infer_peak_rss_mib'] * 0.5
     # A finished training run of an unchanged config is reused, not repeated.
     capsys.readouterr()

@@ -1,9 +1,9 @@
 """Speed of one or more detectors on PyTorch eager, PyTorch deploy (Conv+BN fused, PConv
-slicing) and ONNX Runtime, on CPU and on CUDA when present.
+slicing), ONNX Runtime and OpenVINO, on CPU and on CUDA when present (OpenVINO: CPU only).
 
     python tools/analysis_tools/benchmark.py configs/yolo11n_coco.py \\
         configs/yolo11n_fasternet_coco.py [--checkpoint CKPT ...] [--img-size 640] \\
-        [--batch 8] [--iters 50] [--warmup 10] [--backends eager fused onnx] \\
+        [--batch 8] [--iters 50] [--warmup 10] [--backends eager fused onnx openvino] \\
         [--devices cpu cuda] [--threads N] [--pconv slicing|split_cat]
         [--memory-format channels_last|contiguous] [--compile]
         [--ort-opt disable|basic|extended|all] [--out bench.md]
@@ -20,7 +20,8 @@ before/after by the comparison report (the README's "Fast inference path"): ``--
 FasterNet's PConv forward in the fused/ONNX backends; ``--memory-format`` overrides the layout
 of both PyTorch backends; ``--compile`` wraps them in ``torch.compile`` (inductor; the first
 call compiles, the warm-up absorbs it); ``--ort-opt`` sets ONNX Runtime's graph optimisation
-level (default ``all``, ORT's own default).
+level (default ``all``, ORT's own default). ``openvino`` compiles the same ONNX file as ``onnx``
+for the CPU with the latency hint and fp32 precision (``deploy.runners.openvino_compile``).
 """
 import argparse
 import os
@@ -46,9 +47,9 @@ def parse_args(argv=None):
     p.add_argument('--devices', nargs='+', choices=('cpu', 'cuda'), default=None,
                    help='default: cpu, and cuda when available')
     p.add_argument('--threads', type=int, default=None,
-                   help='intra-op threads for torch and ONNX Runtime (default: torch default)')
+                   help='intra-op threads for torch, ONNX Runtime and OpenVINO (default: torch default)')
     p.add_argument('--pconv', choices=('slicing', 'split_cat'), default='slicing',
-                   help='PConv forward of the fused and ONNX backends')
+                   help='PConv forward of the fused, ONNX and OpenVINO backends')
     p.add_argument('--memory-format', choices=('channels_last', 'contiguous'), default=None,
                    help='layout of the PyTorch backends (default: eager contiguous, fused '
                    'channels_last, as deployed)')
@@ -92,7 +93,8 @@ def benchmark(args):
                                    memory_format(args.memory_format), args.compile,
                                    args.ort_opt)
                     if make is None:
-                        print(f'skipped: {backend} on {device} (no CUDA provider)')
+                        print(f'skipped: {backend} on {device} ('
+                              + ('CPU only' if backend == 'openvino' else 'no CUDA provider') + ')')
                         continue
                     med, lo, hi = time_it(make(1), args.iters, args.warmup, sync)
                     bmed, _, _ = time_it(make(args.batch), args.iters, args.warmup, sync)
@@ -120,7 +122,8 @@ def markdown(hw, rows, args):
     out.append(f'| model | weights | backend | device | batch 1 latency ms, median (min-max) '
                f'| batch {args.batch} throughput img/s |')
     out.append('|---|---|---|---|---|---|')
-    names = dict(eager='PyTorch eager', fused='PyTorch deploy (fused)', onnx='ONNX Runtime')
+    names = dict(eager='PyTorch eager', fused='PyTorch deploy (fused)', onnx='ONNX Runtime',
+                 openvino='OpenVINO')
     for r in rows:
         out.append(f"| {r['model']} | {r['weights']} | {names[r['backend']]} | {r['device']} | "
                    f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f}) | {r['throughput']:.1f} |")

@@ -25,8 +25,15 @@ and mAP50 (mean over seeds). A finished run whose generated config is unchanged 
 ``--compile`` also ``torch.compile``): what the deploy form keeps.
 
 ``--search`` measures FasterNet designs at the n scale (``SEARCH_SPACE``: width, depths, activation,
-PConv ratio, MLP ratio) against YOLO11n, eager and fused at batch 1: how the ``lite`` line was
-chosen. Writes ``report.md``, ``report.png`` and ``report.json`` into ``--work-dir``.
+PConv ratio, MLP ratio; how the ``lite`` line was chosen) and where PConv goes (``PLACEMENT_SPACE``,
+from ``configs/_base_/models/faster_blocks.py``: C3k2-Faster in the backbone, the neck or both, the
+C3k variant, PConv in the head, lite + C3k2-Faster neck) against YOLO11 of ``--search-scale`` (n;
+``s`` runs the placement set only, to confirm it), eager, fused and ONNX Runtime at batch 1 in the
+same interleaved rounds, with params, GFLOPs and training images/s. ``--search-set`` picks the
+sets; ``--train-search NAME ...`` (with ``--train-data``) also trains those search points, seeds
+as the main models, and adds their mAP to the search table.
+
+Writes ``report.md``, ``report.png`` and ``report.json`` into ``--work-dir``.
 """
 import argparse
 import copy
@@ -69,9 +76,36 @@ SEARCH_SPACE = {
     '32, 0-2-4-2, ReLU': dict(arch=dict(embed_dim=32, depths=(0, 2, 4, 2), act_cfg=_RELU)),
     '24, 1-2-6-2, ReLU': dict(arch=dict(embed_dim=24, depths=(1, 2, 6, 2), act_cfg=_RELU)),
 }
+# Where PConv goes (issue 12): name -> (base config pattern, model override), from the mixin
+# configs/_base_/models/faster_blocks.py; every point keeps YOLO11's stem and stride-2 convs.
+PLACEMENT_LABELS = {
+    'backbone': 'C3k2-Faster in the backbone',
+    'neck': 'C3k2-Faster in the neck',
+    'both': 'C3k2-Faster in backbone + neck',
+    'backbone_c3k': 'C3k2-Faster (C3k variant) in the backbone',
+    'neck_c3k': 'C3k2-Faster (C3k variant) in the neck',
+    'both_c3k': 'C3k2-Faster (C3k variant) in backbone + neck',
+    'head_pconv': 'PConv in the head box convs',
+    'lite_neck': 'lite + C3k2-Faster neck',
+    'both_mlp1': 'C3k2-Faster, mlp_ratio 1, backbone + neck',
+    'neck_head_pconv': 'C3k2-Faster neck + PConv head',
+}
+
+
+def placement_space():
+    """{label: (name, base config pattern, model override)} of the mixin's candidates."""
+    from mmengine.config import Config
+    mixin = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models', 'faster_blocks.py'))
+    bases = mixin.get('faster_candidate_bases', {})
+    return {PLACEMENT_LABELS.get(name, name): (name, bases.get(name, 'yolo11{}_coco.py'),
+                                               override.to_dict())
+            for name, override in mixin.faster_candidates.items()}
+
+
+PLACEMENT_SPACE = placement_space()
 # PConv forward per backend (eager: as trained). slicing and split_cat measured the same in the
 # fused and ONNX Runtime backends (see INFERENCE_OPTIONS); slicing is the deploy/export default.
-PCONV = dict(eager='split_cat', fused='slicing', onnx='slicing')
+PCONV = dict(eager='split_cat', fused='slicing', onnx='slicing', openvino='slicing')
 # The "fast inference path" study: each option against its baseline, n scale, CPU.
 # name -> (backend, device, runners() keyword arguments); the first three are the main table's.
 INFERENCE_OPTIONS = {
@@ -103,6 +137,14 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=int, default=None,
                    help='torch and ONNX Runtime intra-op threads (default: torch default)')
     p.add_argument('--search', action='store_true', help='also run the n-scale design search')
+    p.add_argument('--search-set', nargs='+', default=['fasternet', 'placement'],
+                   choices=['fasternet', 'placement'],
+                   help='with --search: FasterNet backbone designs and/or PConv placements')
+    p.add_argument('--search-scale', default='n', choices=list('nsmlx'),
+                   help='scale of the placement search (the FasterNet designs are n only)')
+    p.add_argument('--train-search', nargs='+', default=[], metavar='NAME',
+                   help='with --search and --train-data: also train these search points '
+                   '(labels or placement names, e.g. neck both lite_neck)')
     p.add_argument('--options', action='store_true',
                    help='also time each inference option at the n scale')
     p.add_argument('--compile', action='store_true',
@@ -315,6 +357,33 @@ def search_config(name, backbone_kwargs, work_dir):
     return path
 
 
+def placement_config(name, base, override, scale, work_dir):
+    """A config file for one placement point: ``base`` at ``scale`` with the model override."""
+    cfg = cli.load_config(osp.join(REPO, 'configs', base.format(scale)))
+    cfg.merge_from_dict(dict(model=copy.deepcopy(override)))
+    path = osp.join(work_dir, 'search', f'yolo11{scale}_faster_{name}.py')
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    cfg.dump(path)
+    return path
+
+
+def search_entries(args):
+    """[(label, config, placement name or None)] of the search, the YOLO11 reference first."""
+    scale = args.search_scale
+    entries = [(f'YOLO11{scale}', osp.join(REPO, 'configs', f'yolo11{scale}_coco.py'), None)]
+    if 'fasternet' in args.search_set and scale == 'n':
+        entries += [(name, search_config(name, kwargs, args.work_dir), None)
+                    for name, kwargs in SEARCH_SPACE.items()]
+    if 'placement' in args.search_set:
+        for label, (name, base, override) in PLACEMENT_SPACE.items():
+            if not osp.isfile(osp.join(REPO, 'configs', base.format(scale))):
+                print(f'skipped: {label} (no {base.format(scale)})')
+                continue
+            entries.append((label, placement_config(name, base, override, scale, args.work_dir),
+                            name))
+    return entries
+
+
 # ---------------------------------------------------------------- the report
 def fmt(value, spec='.1f'):
     return '-' if value is None or value != value else format(value, spec)
@@ -333,11 +402,11 @@ def markdown(models, search_rows, options, args, hw):
             f'once each (ms). Throughput: batch {b} (img/s). Fused = Conv+BN folded, PConv '
             f'slicing, channels_last: `tools/test.py --deploy`); ONNX Runtime: PConv '
             f'{PCONV["onnx"]}, graph '
-            'optimisation all. Training: '
+            'optimisation all; OpenVINO: the same ONNX file, CPU, fp32, latency hint. Training: '
             f'forward+backward+step at batch {b}, synthetic batches (img/s). Peak RSS of the '
             'measuring process (MiB; it includes the ~0.4 GiB of the torch runtime).', '']
-    head = ['model', 'params (M)', 'GFLOPs', 'eager ms', 'fused ms', 'ORT ms',
-            f'eager bs{b} img/s', f'fused bs{b} img/s', f'ORT bs{b} img/s',
+    head = ['model', 'params (M)', 'GFLOPs', 'eager ms', 'fused ms', 'ORT ms', 'OpenVINO ms',
+            f'eager bs{b} img/s', f'fused bs{b} img/s', f'ORT bs{b} img/s', f'OpenVINO bs{b} img/s',
             f'inference peak RSS bs{b}', f'train img/s bs{b}', f'train peak RSS bs{b}']
     if 'cuda' in devices:
         head += ['CUDA eager ms', 'CUDA fused ms', f'CUDA peak MiB bs{b}']
@@ -350,8 +419,8 @@ def markdown(models, search_rows, options, args, hw):
         def get(key, field):
             return s.get(key, {}).get(field)
         row = [m['label'], fmt(m['params'] / 1e6, '.2f'), fmt(m['gflops'], '.2f')]
-        row += [fmt(get(f'{k}/cpu', 'median_ms')) for k in ('eager', 'fused', 'onnx')]
-        row += [fmt(get(f'{k}/cpu', 'throughput')) for k in ('eager', 'fused', 'onnx')]
+        row += [fmt(get(f'{k}/cpu', 'median_ms')) for k in ('eager', 'fused', 'onnx', 'openvino')]
+        row += [fmt(get(f'{k}/cpu', 'throughput')) for k in ('eager', 'fused', 'onnx', 'openvino')]
         row += [fmt(m.get('infer_peak_rss_mib'), '.0f'), fmt(m.get('train_images_per_s'), '.2f'),
                 fmt(m.get('train_peak_rss_mib'), '.0f')]
         if 'cuda' in devices:
@@ -376,19 +445,31 @@ def markdown(models, search_rows, options, args, hw):
     out += ['', '## Verdict', ''] + verdict(models)
     if search_rows:
         ref = search_rows[0]
-        out += ['', '## Design search (n scale)', '',
-                'Each FasterNet design on the YOLO11n neck and head (SPPF + C2PSA on P5), '
+        trained = any(r.get('train') for r in search_rows)
+
+        def ms(r, key):
+            return r['speed'].get(key, {}).get('median_ms')
+
+        def rel(r, key):
+            a, b = ms(r, key), ms(ref, key)
+            return '-' if a is None or not b else f'{100 * (a / b - 1):+.0f}%'
+        out += ['', f'## Design search ({args.search_scale} scale)', '',
+                'FasterNet designs on the YOLO11n neck and head (SPPF + C2PSA on P5; '
+                'width = embed_dim, stage widths x1/x2/x4/x8, then depths and activation) and '
+                'PConv placements in YOLO11 (configs/_base_/models/faster_blocks.py), '
                 f'batch 1, CPU, median of {args.iters} interleaved rounds; the last row is '
-                'YOLO11n itself. '
-                'Width = embed_dim (stage widths x1/x2/x4/x8), then depths and activation.', '',
-                '| design | params (M) | GFLOPs | eager ms | fused ms | fused vs YOLO11n |',
-                '|---|---|---|---|---|---|']
+                f"{ref['label']} itself. Training img/s: synthetic batches of {args.batch}.", '',
+                '| design | params (M) | GFLOPs | eager ms | fused ms | ORT ms | train img/s | '
+                + ('mAP50-95 | ' if trained else '') + f"ORT vs {ref['label']} | fused vs "
+                f"{ref['label']} |",
+                '|---|---|---|---|---|---|---|' + ('---|' if trained else '') + '---|---|']
         for r in search_rows[1:] + [ref]:
-            fused = r['speed']['fused/cpu']['median_ms']
-            base = ref['speed']['fused/cpu']['median_ms']
-            out.append(f"| {r['label']} | {r['params'] / 1e6:.2f} | {r['gflops']:.2f} | "
-                       f"{r['speed']['eager/cpu']['median_ms']:.1f} | {fused:.1f} | "
-                       f"{100 * (fused / base - 1):+.0f}% |")
+            m = [fmt(r['train']['mAP'], '.3f') if r.get('train') else '-'] if trained else []
+            out.append(' | '.join(
+                [f"| {r['label']}", f"{r['params'] / 1e6:.2f}", f"{r['gflops']:.2f}",
+                 fmt(ms(r, 'eager/cpu')), fmt(ms(r, 'fused/cpu')), fmt(ms(r, 'onnx/cpu')),
+                 fmt(r.get('train_images_per_s')), *m, rel(r, 'onnx/cpu'),
+                 rel(r, 'fused/cpu')]) + ' |')
     if options:
         names = [osp.basename(c)[:-3] for c in options['configs']]
         out += ['', '## Fast inference path (n scale)', '',
@@ -422,7 +503,8 @@ def verdict(models):
             continue
         parts, accuracy = [], ''
         for key, name in (('eager/cpu', 'eager CPU latency'), ('fused/cpu', 'fused CPU latency'),
-                          ('onnx/cpu', 'ONNX Runtime latency'), ('fused/cuda', 'CUDA latency')):
+                          ('onnx/cpu', 'ONNX Runtime latency'), ('openvino/cpu', 'OpenVINO latency'),
+                          ('fused/cuda', 'CUDA latency')):
             if key in m['speed'] and key in base['speed']:
                 r = m['speed'][key]['median_ms'] / base['speed'][key]['median_ms'] - 1
                 parts.append(f"{name} {abs(100 * r):.0f}% {'higher' if r > 0 else 'lower'}")
@@ -521,18 +603,18 @@ def main(argv=None):
     search_rows = []
     if args.search and not args.train_only:
         quick = copy.copy(args)
-        quick.batch_iters, quick.train_iters = 0, 0  # size only
-        ref = osp.join(REPO, 'configs', 'yolo11n_coco.py')
-        entries = [('YOLO11n', ref)] + [(name, search_config(name, kwargs, args.work_dir))
-                                        for name, kwargs in SEARCH_SPACE.items()]
+        quick.batch_iters = 0  # size and training speed; latency is timed interleaved below
+        entries = search_entries(args)
         print(f'design search: {len(entries)} networks, {args.iters} interleaved rounds ...',
               flush=True)
-        latency = interleaved_latency([c for _, c in entries],
-                                      {k: main_variants()[k] for k in ('eager/cpu', 'fused/cpu')},
-                                      args)
-        for name, config in entries:
+        latency = interleaved_latency(
+            [c for _, c, _ in entries],
+            {k: main_variants()[k] for k in ('eager/cpu', 'fused/cpu', 'onnx/cpu')}, args)
+        for label, config, name in entries:
             r = run_worker(config, quick, [], log)
-            r.update(label=name, speed=latency[config])
+            r.update(label=label, speed=latency[config], placement=name)
+            if args.train_data and (label in args.train_search or name in args.train_search):
+                r['train'] = train_seeds(osp.basename(config)[:-3], config, args, log)
             search_rows.append(r)
     options = {}
     if args.options and not args.train_only:

@@ -1,12 +1,15 @@
-"""Detect with an exported ONNX model in ONNX Runtime on an image, a folder or a video.
+"""Detect with an exported ONNX model in ONNX Runtime or OpenVINO on an image, a folder or a video.
 
     python tools/deployment/onnx_demo.py MODEL.onnx INPUT [--out-dir DIR] [--score-thr 0.3]
-        [--device cpu|cuda]
+        [--device cpu|cuda] [--backend onnxruntime|openvino]
 
 Same preprocessing (the config's test pipeline, stored in the model's metadata by
 export_onnx.py), same drawing and the same ``detections.json`` / ``labels/*.txt`` as
 demo/image_demo.py. Takes ``end2end`` models (NMS in the graph) and ``raw`` ones (decoded here
-and passed through mmcv's NMS with the stored thresholds).
+and passed through mmcv's NMS with the stored thresholds). ``--backend openvino`` runs the same
+file in OpenVINO (CPU, fp32) with the same pre- and post-processing
+(``fasternet_yolo11.deploy.inference.ExportedDetector``); an INT8 model from quantize.py runs
+in either.
 """
 import argparse
 import os.path as osp
@@ -22,6 +25,7 @@ def parse_args():
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--iou-thr', type=float, default=0.7, help='raw models only')
     p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    p.add_argument('--backend', default='onnxruntime', choices=('onnxruntime', 'openvino'))
     return p.parse_args()
 
 
@@ -30,22 +34,23 @@ def main():
     from tqdm import tqdm
 
     from fasternet_yolo11.deploy.inference import (
-        OnnxDetector,
         Outputs,
         build_preprocess,
         iter_frames,
+        load_exported,
         to_dets,
         unletterbox,
         video_fps,
     )
     if not osp.isfile(args.model):
         cli.die(f'model not found: {args.model!r}')
-    det = OnnxDetector(args.model, args.device)
+    with cli.one_line_errors():
+        det = load_exported(args.model, args.backend, args.device)
     preprocess = build_preprocess(det.pipeline)
     with cli.one_line_errors():
         total, frames = iter_frames(args.input)
     out = Outputs(args.out_dir, args.input, video_fps(args.input))
-    for name, frame in tqdm(frames, total=total, desc='detect (onnxruntime)', unit='img'):
+    for name, frame in tqdm(frames, total=total, desc=f'detect ({args.backend})', unit='img'):
         data = preprocess(frame, name)
         meta = data['data_samples'].metainfo
         boxes, scores, labels = det(det.normalise(data['inputs']), args.iou_thr)[0]

@@ -4,7 +4,8 @@ the config's test pipeline for preprocessing, the inputs (image, folder or video
 and the detection files (one JSON for all, one TXT per image in YOLO's ``class score x1 y1 x2
 y2`` pixel form). Also the two ways to get a detector to run: :func:`init_model` (a config and
 a checkpoint, in PyTorch, optionally in deploy form; what every tool that runs a model uses)
-and :class:`OnnxDetector` (an exported file in ONNX Runtime).
+and :class:`OnnxDetector` / :class:`OpenVinoDetector` (an exported file in ONNX Runtime or
+OpenVINO; :func:`load_exported` picks one by name).
 """
 import json
 import os
@@ -209,16 +210,21 @@ def video_fps(path: str) -> float:
     return fps
 
 
-class OnnxDetector:
-    """An exported model (``deploy/onnx_export.py``) in an ONNX Runtime session, with the
-    preprocessing stored in its metadata: ``pipeline`` (the config's test pipeline, for
-    :func:`build_preprocess`), :meth:`normalise` and ``classes``. Takes ``end2end`` models (NMS
-    in the graph) and ``raw`` ones (decoded here and passed through mmcv's NMS)."""
+class ExportedDetector:
+    """An exported model (``deploy/onnx_export.py``) with the preprocessing stored in its
+    metadata: ``pipeline`` (the config's test pipeline, for :func:`build_preprocess`),
+    :meth:`normalise` and ``classes``. Takes ``end2end`` models (NMS in the graph) and ``raw``
+    ones (decoded here and passed through mmcv's NMS). Subclasses only open the runtime's
+    session (:meth:`_open`) and run it (:meth:`run`): :class:`OnnxDetector` (ONNX Runtime) and
+    :class:`OpenVinoDetector` (OpenVINO), so both give the same boxes from the same code."""
+
+    backend = None
 
     def __init__(self, path: str, device: str = 'cpu', threads: int = 0):
         import onnx
-        import onnxruntime as ort
         meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        self.path = path
+        self.meta = meta
         self.mode = meta.get('mode', 'end2end')
         self.classes = json.loads(meta.get('classes', '[]'))
         self.strides = json.loads(meta.get('strides', '[8, 16, 32]'))
@@ -227,12 +233,14 @@ class OnnxDetector:
         self.std = json.loads(meta.get('std', '[1, 1, 1]'))
         self.bgr_to_rgb = json.loads(meta.get('bgr_to_rgb', 'false'))
         self.pipeline = json.loads(meta['pipeline'])
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        providers = (['CUDAExecutionProvider', 'CPUExecutionProvider'] if device == 'cuda'
-                     else ['CPUExecutionProvider'])
-        self.session = ort.InferenceSession(path, opts, providers=providers)
+        self._open(path, device, threads)
+
+    def _open(self, path: str, device: str, threads: int):
+        raise NotImplementedError
+
+    def run(self, images: np.ndarray) -> List[np.ndarray]:
+        """The graph's outputs, in order, for the (B, 3, H, W) float32 ``images``."""
+        raise NotImplementedError
 
     def normalise(self, img_chw):
         """(3, H, W) uint8 tensor in BGR (as the pipeline packs it) -> (1, 3, H, W) float32."""
@@ -243,27 +251,79 @@ class OnnxDetector:
             np.array(self.std, np.float32)[:, None, None]
         return np.ascontiguousarray(x[None])
 
-    def __call__(self, images, iou_thr: float = 0.7, score_thr: float = 0.001):
+    def __call__(self, images, iou_thr: float = 0.7, score_thr: float = 0.001,
+                 max_per_img: int = 300):
         """(B, 3, H, W) float32 -> per image (boxes (n, 4) input pixels, scores, labels);
-        ``iou_thr`` and ``score_thr`` apply to ``raw`` models (an ``end2end`` graph has its
-        own)."""
-        outs = self.session.run(None, {'images': images})
+        ``iou_thr``, ``score_thr`` and ``max_per_img`` apply to ``raw`` models (an ``end2end``
+        graph has its own)."""
+        outs = self.run(images)
         if self.mode == 'end2end':
             num, boxes, scores, labels = outs
             return [(boxes[i, :num[i, 0]], scores[i, :num[i, 0]], labels[i, :num[i, 0]])
                     for i in range(len(images))]
-        import torch
-        from mmcv.ops import batched_nms
+        return decode_raw(outs, self.img_hw, self.strides, iou_thr, score_thr, max_per_img)
 
-        from .export_graphs import decode, make_priors
-        n = len(self.strides)
-        boxes, scores = decode([torch.from_numpy(o) for o in outs[:n]],
-                               [torch.from_numpy(o) for o in outs[n:]],
-                               make_priors(self.img_hw, self.strides))
-        res = []
-        for b in range(len(images)):
-            keep_i, keep_c = torch.nonzero(scores[b] > score_thr, as_tuple=True)
-            dets, keep = batched_nms(boxes[b][keep_i], scores[b][keep_i, keep_c], keep_c,
-                                     dict(iou_threshold=iou_thr))
-            res.append((dets[:, :4].numpy(), dets[:, 4].numpy(), keep_c[keep].numpy()))
-        return res
+
+def decode_raw(outs, img_hw, strides, iou_thr: float = 0.7, score_thr: float = 0.001,
+               max_per_img: int = 300):
+    """Raw head outputs (``cls_<s>`` then ``box_<s>`` per stride, numpy) -> per image (boxes
+    (n, 4) input pixels, scores, labels): decoded as the PyTorch head, every (box, class) pair
+    over ``score_thr`` (multi-label), mmcv's batched NMS at ``iou_thr``, at most
+    ``max_per_img`` by score."""
+    import torch
+    from mmcv.ops import batched_nms
+
+    from .export_graphs import decode, make_priors
+    n = len(strides)
+    boxes, scores = decode([torch.from_numpy(np.asarray(o)) for o in outs[:n]],
+                           [torch.from_numpy(np.asarray(o)) for o in outs[n:]],
+                           make_priors(img_hw, strides))
+    res = []
+    for b in range(len(boxes)):
+        keep_i, keep_c = torch.nonzero(scores[b] > score_thr, as_tuple=True)
+        dets, keep = batched_nms(boxes[b][keep_i], scores[b][keep_i, keep_c], keep_c,
+                                 dict(iou_threshold=iou_thr))
+        dets, labels = dets[:max_per_img], keep_c[keep][:max_per_img]
+        res.append((dets[:, :4].numpy(), dets[:, 4].numpy(), labels.numpy()))
+    return res
+
+
+class OnnxDetector(ExportedDetector):
+    """:class:`ExportedDetector` in an ONNX Runtime session (CUDA when ``device == 'cuda'``)."""
+
+    backend = 'onnxruntime'
+
+    def _open(self, path, device, threads):
+        from .runners import ort_session
+        self.session = ort_session(path, threads, device=device)
+
+    def run(self, images):
+        return self.session.run(None, {'images': images})
+
+
+class OpenVinoDetector(ExportedDetector):
+    """:class:`ExportedDetector` compiled by OpenVINO for the CPU (fp32, latency hint; see
+    :func:`~fasternet_yolo11.deploy.runners.openvino_compile`)."""
+
+    backend = 'openvino'
+
+    def _open(self, path, device, threads):
+        if device != 'cpu':
+            raise ValueError(f'the OpenVINO backend runs on the CPU, not {device!r}')
+        from .runners import openvino_compile
+        self.session = openvino_compile(path, threads)
+
+    def run(self, images):
+        return list(self.session({'images': np.ascontiguousarray(images)}).values())
+
+
+# --backend name -> detector class, for the tools that run an exported model.
+EXPORTED_BACKENDS = {'onnxruntime': OnnxDetector, 'openvino': OpenVinoDetector}
+
+
+def load_exported(path: str, backend: str = 'onnxruntime', device: str = 'cpu',
+                  threads: int = 0) -> ExportedDetector:
+    """The exported model ``path`` in ``backend`` (a key of :data:`EXPORTED_BACKENDS`)."""
+    if backend not in EXPORTED_BACKENDS:
+        raise ValueError(f'unknown backend {backend!r}; one of {", ".join(EXPORTED_BACKENDS)}')
+    return EXPORTED_BACKENDS[backend](path, device=device, threads=threads)

@@ -1,20 +1,48 @@
-"""One detector, run three ways for speed measurements: PyTorch eager, PyTorch deploy form and
-ONNX Runtime.
+"""One detector, run four ways for speed measurements: PyTorch eager, PyTorch deploy form, ONNX
+Runtime and OpenVINO.
 
 ``eager`` is the model as trained; ``fused`` is its deploy form (Conv+BN folded, PConv in the
 given forward, channels_last weights unless told otherwise); ``onnx`` is the same fused network
-exported (TorchScript exporter, opset 17, dynamic batch) and run in an ONNX Runtime session.
-All three run the network alone (image tensor -> the six raw head outputs, see
+exported (TorchScript exporter, opset 17, dynamic batch) and run in an ONNX Runtime session;
+``openvino`` is that same ONNX file compiled by OpenVINO for the CPU (:func:`openvino_compile`:
+latency hint, fp32 inference precision, so that it computes what the others compute). All four
+run the network alone (image tensor -> the six raw head outputs, see
 :class:`~fasternet_yolo11.deploy.RawOutputs`), not decoding or NMS, so that they compare.
 """
 import copy
 import os
 import os.path as osp
 
-BACKENDS = ('eager', 'fused', 'onnx')
+BACKENDS = ('eager', 'fused', 'onnx', 'openvino')
 # ONNX Runtime graph optimisation levels by short name.
 ORT_LEVELS = dict(disable='ORT_DISABLE_ALL', basic='ORT_ENABLE_BASIC',
                   extended='ORT_ENABLE_EXTENDED', all='ORT_ENABLE_ALL')
+
+
+def ort_session(path, threads=0, ort_opt='all', device='cpu'):
+    """An ONNX Runtime session of ``path`` (CPU, or CUDA then CPU when ``device == 'cuda'``)."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[ort_opt])
+    if threads:
+        opts.intra_op_num_threads = threads
+    providers = (['CUDAExecutionProvider', 'CPUExecutionProvider'] if device == 'cuda'
+                 else ['CPUExecutionProvider'])
+    return ort.InferenceSession(path, opts, providers=providers)
+
+
+def openvino_compile(path, threads=0, device='CPU', precision='f32'):
+    """An OpenVINO compiled model of the ONNX file ``path`` (read directly, no conversion step):
+    ``PERFORMANCE_HINT=LATENCY`` as Ultralytics' runtime does, ``INFERENCE_PRECISION_HINT``
+    ``precision`` (f32 by default: on CPUs with bf16 units OpenVINO would otherwise compute in
+    bf16), ``INFERENCE_NUM_THREADS`` when ``threads``. Call it with ``{'images': x}``; it
+    returns the outputs by port (``list(result.values())`` in the graph's order)."""
+    import openvino as ov
+    config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': precision}
+    if threads:
+        config['INFERENCE_NUM_THREADS'] = int(threads)
+    core = ov.Core()
+    return core.compile_model(core.read_model(path), device, config)
 
 
 def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_last=None,
@@ -23,8 +51,9 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
     batch and returning its raw outputs; None when the backend cannot run on ``device``
     (ONNX Runtime without its CUDA provider).
 
-    ``model`` is copied, never changed. ``pconv``: the PConv forward of the ``fused`` and
-    ``onnx`` backends. ``threads``: ONNX Runtime's intra-op threads (torch keeps its own
+    ``model`` is copied, never changed. ``pconv``: the PConv forward of the ``fused``, ``onnx``
+    and ``openvino`` backends (OpenVINO runs on CPU only). ``threads``: ONNX Runtime's and
+    OpenVINO's intra-op threads (torch keeps its own
     setting). ``tmpdir``: where the ONNX file is written. ``channels_last`` None keeps each
     PyTorch backend's own layout (eager NCHW, fused NHWC). ``compile`` wraps the PyTorch
     backends in ``torch.compile``. ``ort_opt``: a key of :data:`ORT_LEVELS`.
@@ -55,7 +84,8 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
             return run
         return make
     import onnxruntime as ort
-    if device == 'cuda' and 'CUDAExecutionProvider' not in ort.get_available_providers():
+    if device == 'cuda' and (backend == 'openvino'
+                             or 'CUDAExecutionProvider' not in ort.get_available_providers()):
         return None
     path = osp.join(tmpdir, f'model_{len(os.listdir(tmpdir))}.onnx')
     outputs = [f'out{i}' for i in range(6)]
@@ -63,12 +93,14 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
         torch.onnx.export(net, (torch.zeros(1, 3, *img_hw),), path, dynamo=False,
                           opset_version=17, input_names=['images'], output_names=outputs,
                           dynamic_axes={n: {0: 'batch'} for n in ['images'] + outputs})
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[ort_opt])
-    if threads:
-        opts.intra_op_num_threads = threads
-    providers = ['CUDAExecutionProvider'] if device == 'cuda' else ['CPUExecutionProvider']
-    sess = ort.InferenceSession(path, opts, providers=providers)
+    if backend == 'openvino':
+        compiled = openvino_compile(path, threads)
+
+        def make(batch):
+            x = torch.rand(batch, 3, *img_hw).numpy()
+            return lambda: list(compiled({'images': x}).values())
+        return make
+    sess = ort_session(path, threads, ort_opt, device)
 
     def make(batch):
         x = torch.rand(batch, 3, *img_hw).numpy()

@@ -3,7 +3,7 @@ from typing import List, Sequence
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmdet.utils import ConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmyolo.models.backbones import BaseBackbone
 from mmyolo.models.utils import make_round
 from mmyolo.registry import MODELS
@@ -13,7 +13,7 @@ from ..layers.yolo11_layers import (
     SPPF,
     YOLO11_ACT_CFG,
     YOLO11_NORM_CFG,
-    C3k2,
+    build_csp_block,
     reset_conv_parameters,
     yolo11_channels,
 )
@@ -45,6 +45,9 @@ class YOLO11CSPDarknet(BaseBackbone):
         max_channels (int): Yaml widths are capped at this before scaling
             (1024 for n/s, 512 for m/l/x). Defaults to 1024.
         force_c3k (bool): Use C3k blocks in every C3k2. Defaults to False.
+        csp_block (dict, optional): The stages' CSP block instead of :class:`C3k2`, e.g.
+            ``dict(type='C3k2Faster', n_div=4, mlp_ratio=2.)``; built with C3k2's arguments
+            added. None (default) is YOLO11's C3k2, with its keys and parameters.
         input_channels (int): Image channels. Defaults to 3.
         out_indices (Sequence[int]): Outputs among (stem, stage1..4).
             Defaults to (2, 3, 4), i.e. P3/P4/P5 (strides 8/16/32).
@@ -75,6 +78,7 @@ class YOLO11CSPDarknet(BaseBackbone):
                  widen_factor: float = 1.0,
                  max_channels: int = 1024,
                  force_c3k: bool = False,
+                 csp_block: OptConfigType = None,
                  input_channels: int = 3,
                  out_indices: Sequence[int] = (2, 3, 4),
                  frozen_stages: int = -1,
@@ -85,6 +89,7 @@ class YOLO11CSPDarknet(BaseBackbone):
         # read by build_*_layer, which BaseBackbone.__init__ calls
         self.max_channels = max_channels
         self.force_c3k = force_c3k
+        self.csp_block = csp_block
         super().__init__(
             self.arch_settings[arch],
             deepen_factor,
@@ -123,9 +128,10 @@ class YOLO11CSPDarknet(BaseBackbone):
         stage = [
             ConvModule(
                 in_channels, conv_channels, 3, stride=2, padding=1, **cfg),
-            C3k2(
-                conv_channels,
-                out_channels,
+            build_csp_block(
+                self.csp_block,
+                in_channels=conv_channels,
+                out_channels=out_channels,
                 num_blocks=num_blocks,
                 use_c3k=use_c3k or self.force_c3k,
                 expand_ratio=expand_ratio,

@@ -1,6 +1,6 @@
 """The YOLO11 detection head (Ultralytics 8.3.0 ``Detect``)."""
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from mmyolo.models.dense_heads import YOLOv8Head, YOLOv8HeadModule
 from mmyolo.registry import MODELS
 
+from ..layers.fasternet_layers import PConv
 from ..layers.yolo11_layers import YOLO11_ACT_CFG, YOLO11_NORM_CFG, reset_conv_parameters
 
 
@@ -39,6 +40,13 @@ class YOLO11HeadModule(YOLOv8HeadModule):
     ``dfl.conv.weight`` holds the same ``arange(16)``); its trainable
     parameters are the same.
 
+    ``pconv_n_div`` (None: YOLO11's head) replaces each 3x3 conv of the box branch by
+    FasterNet's PConv + pointwise pair: ``PConv`` (3x3 on ``C // pconv_n_div`` channels, the
+    rest passed through) then a 1x1 ``ConvModule`` to the conv's output width (BN + act), so
+    ``reg_preds[i][0]`` and ``[1]`` become ``Sequential(PConv, ConvModule)``. The class branch
+    keeps its depthwise 3x3 convs: a depthwise conv costs ``9 C`` weights where a PConv costs
+    ``9 (C / n_div)^2``, which is more for ``C > n_div^2``, so PConv would not make it lighter.
+
     Shapes: inputs (B, in_channels[i], H_i, W_i). In training,
     ``forward`` returns per level class logits (B, nc, H_i, W_i), decoded
     distances (B, 4, H_i, W_i) in grid units and distribution logits
@@ -53,6 +61,7 @@ class YOLO11HeadModule(YOLOv8HeadModule):
                  reg_max: int = 16,
                  norm_cfg: ConfigType = YOLO11_NORM_CFG,
                  act_cfg: ConfigType = YOLO11_ACT_CFG,
+                 pconv_n_div: Optional[int] = None,
                  init_cfg: OptMultiConfig = None):
         # Not YOLOv8HeadModule.__init__: it rescales in_channels.
         BaseModule.__init__(self, init_cfg=init_cfg)
@@ -63,6 +72,7 @@ class YOLO11HeadModule(YOLOv8HeadModule):
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
         self.reg_max = reg_max
+        self.pconv_n_div = pconv_n_div
         self.in_channels = list(in_channels)
         assert len(self.in_channels) == self.num_levels
         self._init_layers()
@@ -84,14 +94,21 @@ class YOLO11HeadModule(YOLOv8HeadModule):
                     **cfg),
                 ConvModule(in_channels, cls_channels, 1, **cfg))
 
+        def conv3x3(in_channels: int, out_channels: int) -> nn.Module:
+            """Ultralytics' ``Conv(c1, c2, 3)``, or PConv + 1x1 with ``pconv_n_div``."""
+            if self.pconv_n_div is None:
+                return ConvModule(in_channels, out_channels, 3, padding=1, **cfg)
+            return nn.Sequential(
+                PConv(in_channels, self.pconv_n_div),
+                ConvModule(in_channels, out_channels, 1, **cfg))
+
         self.reg_preds = nn.ModuleList()
         self.cls_preds = nn.ModuleList()
         for in_channels in self.in_channels:
             self.reg_preds.append(
                 nn.Sequential(
-                    ConvModule(in_channels, reg_channels, 3, padding=1, **cfg),
-                    ConvModule(
-                        reg_channels, reg_channels, 3, padding=1, **cfg),
+                    conv3x3(in_channels, reg_channels),
+                    conv3x3(reg_channels, reg_channels),
                     nn.Conv2d(reg_channels, 4 * self.reg_max, 1)))
             self.cls_preds.append(
                 nn.Sequential(

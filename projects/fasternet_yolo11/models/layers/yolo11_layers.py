@@ -16,6 +16,9 @@ Conventions shared with Ultralytics:
   YOLOv5/v8 backbones and necks do;
 * widths follow Ultralytics' ``parse_model``: see :func:`yolo11_channels`.
 """
+import copy
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -118,14 +121,22 @@ class C3k(CSPLayer):
             act_cfg=act_cfg,
             init_cfg=init_cfg)
         mid_channels = int(out_channels * expand_ratio)
-        self.blocks = nn.Sequential(*(Bottleneck(
-            mid_channels,
-            mid_channels,
+        cfg = dict(
+            add_identity=add_identity, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.blocks = nn.Sequential(*(self.build_block(
+            mid_channels, kernel_size, cfg) for _ in range(num_blocks)))
+
+    def build_block(self, channels: int, kernel_size: int,
+                    cfg: dict) -> nn.Module:
+        """One of the ``num_blocks`` blocks (C -> C); a hook for subclasses
+        (e.g. ``C3kFaster``). ``cfg``: ``add_identity``, ``norm_cfg``,
+        ``act_cfg``."""
+        return Bottleneck(
+            channels,
+            channels,
             expansion=1.0,
             kernel_size=kernel_size,
-            add_identity=add_identity,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg) for _ in range(num_blocks)))
+            **cfg)
 
 
 @MODELS.register_module()
@@ -169,8 +180,29 @@ class C3k2(CSPLayerWithTwoConv):
         cfg = dict(
             add_identity=add_identity, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.blocks = nn.ModuleList(
-            C3k(mid, mid, num_blocks=2, **cfg) if use_c3k else Bottleneck(
-                mid, mid, expansion=0.5, **cfg) for _ in range(num_blocks))
+            self.build_block(mid, use_c3k, cfg) for _ in range(num_blocks))
+
+    def build_block(self, channels: int, use_c3k: bool,
+                    cfg: dict) -> nn.Module:
+        """One of the ``num_blocks`` blocks (C -> C); a hook for subclasses
+        (e.g. ``C3k2Faster``). ``cfg``: ``add_identity``, ``norm_cfg``,
+        ``act_cfg``."""
+        if use_c3k:
+            return C3k(channels, channels, num_blocks=2, **cfg)
+        return Bottleneck(channels, channels, expansion=0.5, **cfg)
+
+
+def build_csp_block(csp_block: Optional[ConfigType], **kwargs) -> nn.Module:
+    """The CSP block of a backbone stage or a neck level: :class:`C3k2` with ``kwargs`` when
+    ``csp_block`` is None (YOLO11), else ``csp_block`` (a config such as
+    ``dict(type='C3k2Faster', n_div=4, mlp_ratio=2.)``) built with ``kwargs`` added. The
+    block must take C3k2's arguments (``in_channels``, ``out_channels``, ``num_blocks``,
+    ``use_c3k``, ``expand_ratio``, ``norm_cfg``, ``act_cfg``)."""
+    if csp_block is None:
+        return C3k2(**kwargs)
+    cfg = copy.deepcopy(dict(csp_block))
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
 
 
 @MODELS.register_module()
@@ -341,6 +373,6 @@ class C2PSA(BaseModule):
 
 
 __all__ = [
-    'yolo11_channels', 'reset_conv_parameters', 'Bottleneck', 'C3k', 'C3k2',
+    'yolo11_channels', 'reset_conv_parameters', 'Bottleneck', 'C3k', 'C3k2', 'build_csp_block',
     'SPPF', 'Attention', 'PSABlock', 'C2PSA'
 ]

@@ -3,7 +3,7 @@ from typing import Sequence
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmdet.utils import ConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmyolo.models.necks import BaseYOLONeck
 from mmyolo.models.utils import make_round
 from mmyolo.registry import MODELS
@@ -13,7 +13,7 @@ from ..layers.yolo11_layers import (
     SPPF,
     YOLO11_ACT_CFG,
     YOLO11_NORM_CFG,
-    C3k2,
+    build_csp_block,
     reset_conv_parameters,
     yolo11_channels,
 )
@@ -60,6 +60,9 @@ class YOLO11PAFPN(BaseYOLONeck):
         max_channels (int): Yaml widths are capped at this before scaling.
             Defaults to 1024.
         force_c3k (bool): C3k blocks in every C3k2. Defaults to False.
+        csp_block (dict, optional): The CSP block instead of :class:`C3k2`, e.g.
+            ``dict(type='C3k2Faster', n_div=4, mlp_ratio=2.)``; built with C3k2's arguments
+            added. None (default) is YOLO11's C3k2, with its keys and parameters.
         num_csp_blocks (int): Yaml repeats of each C3k2 (and of C2PSA).
             Defaults to 2.
         p5_context (bool): Build SPPF + C2PSA on P5. Defaults to False.
@@ -80,6 +83,7 @@ class YOLO11PAFPN(BaseYOLONeck):
                  widen_factor: float = 1.0,
                  max_channels: int = 1024,
                  force_c3k: bool = False,
+                 csp_block: OptConfigType = None,
                  num_csp_blocks: int = 2,
                  p5_context: bool = False,
                  freeze_all: bool = False,
@@ -90,6 +94,7 @@ class YOLO11PAFPN(BaseYOLONeck):
         # read by the build_*_layer methods that BaseYOLONeck.__init__ calls
         self.max_channels = max_channels
         self.force_c3k = force_c3k
+        self.csp_block = csp_block
         self.num_csp_blocks = num_csp_blocks
         self.p5_context = p5_context
         self.widths = [
@@ -118,9 +123,10 @@ class YOLO11PAFPN(BaseYOLONeck):
 
     def _csp(self, in_channels: int, out_channels: int,
              use_c3k: bool) -> nn.Module:
-        return C3k2(
-            in_channels,
-            out_channels,
+        return build_csp_block(
+            self.csp_block,
+            in_channels=in_channels,
+            out_channels=out_channels,
             num_blocks=make_round(self.num_csp_blocks, self.deepen_factor),
             use_c3k=use_c3k or self.force_c3k,
             norm_cfg=self.norm_cfg,

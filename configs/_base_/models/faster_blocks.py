@@ -1,0 +1,36 @@
+# Where PConv goes (issue 12): FasterNet's block inside YOLO11's CSP blocks ("C3k2-Faster"), in the
+# backbone, the neck or both, with YOLO11's stem and stride-2 convs kept; PConv in the head's box convs.
+# A mixin: it holds only `faster_*` keys, so it can sit beside any YOLO11 base. Each candidate is a
+# `model` override (merged into the base config's model); compare_report.py --search measures them all
+# (PLACEMENT_SPACE there) against YOLO11n. A leaf config uses one as
+#   _base_ = ['./_base_/models/yolo11.py', './_base_/models/faster_blocks.py']
+#   model = _base_.faster_candidates.neck   # or backbone / both / ..., then the scale's fields
+# Blocks: projects/fasternet_yolo11/models/layers/faster_blocks.py (C3k2Faster, C3kFaster, FasterBottleneck).
+
+# The FasterNet block as in the paper: PConv on 1/4 of the channels, hidden width 2C, the CSP layer's SiLU.
+faster_block = dict(type='C3k2Faster', n_div=4, mlp_ratio=2.0)
+# The same with every C3k2 in its C3k variant (C3kFaster: 2 FasterBottlenecks), YOLO11 m/l/x's rule.
+_c3k = dict(csp_block=faster_block, force_c3k=True)
+# PConv + 1x1 instead of each 3x3 conv of the head's box branch (the class branch is depthwise already).
+faster_head = dict(bbox_head=dict(head_module=dict(pconv_n_div=4)))
+
+# name -> model override; the base is configs/yolo11{scale}_coco.py unless `faster_candidate_bases` says.
+faster_candidates = dict(
+    backbone=dict(backbone=dict(csp_block=faster_block)),
+    neck=dict(neck=dict(csp_block=faster_block)),
+    both=dict(backbone=dict(csp_block=faster_block), neck=dict(csp_block=faster_block)),
+    backbone_c3k=dict(backbone=_c3k),
+    neck_c3k=dict(neck=_c3k),
+    both_c3k=dict(backbone=_c3k, neck=_c3k),
+    head_pconv=faster_head,
+    # FasterNet-lite backbone (its own PConv) + C3k2-Faster in the neck.
+    lite_neck=dict(neck=dict(csp_block=faster_block)),
+    # Two more, not yet measured: picked because the 1x1 convs dominate the C3k2-Faster MACs
+    # (mlp_ratio 1 halves them), and because the neck and the head run at the largest maps.
+    both_mlp1=dict(backbone=dict(csp_block=dict(faster_block, mlp_ratio=1.0)),
+                   neck=dict(csp_block=dict(faster_block, mlp_ratio=1.0))),
+    neck_head_pconv=dict(neck=dict(csp_block=faster_block), **faster_head),
+)
+# Candidates on another base line than plain YOLO11 ('{}' is the scale letter).
+faster_candidate_bases = dict(lite_neck='yolo11{}_fasternet_lite_coco.py')
+del _c3k

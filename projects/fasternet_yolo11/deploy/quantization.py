@@ -1,0 +1,216 @@
+"""INT8 post-training static quantization of an exported model (``tools/deployment/quantize.py``).
+
+Two engines, both reading the fp32 ONNX file of ``deploy/onnx_export.py`` and writing an INT8
+ONNX file in QDQ form (QuantizeLinear/DequantizeLinear pairs around the int8 ops) that keeps the
+fp32 file's metadata, so :class:`~fasternet_yolo11.deploy.inference.OnnxDetector`,
+:class:`~fasternet_yolo11.deploy.inference.OpenVinoDetector`, ``onnx_demo.py`` and
+``test_exported.py`` run it like the fp32 one:
+
+* ``ort``: ONNX Runtime's ``quantize_static`` after ``quant_pre_process`` (shape inference and
+  graph clean-up): QDQ, per-channel int8 weights, uint8 activations (the x86 advice of its
+  docstring), MinMax calibration by default;
+* ``openvino``: NNCF's ``quantize`` on the ONNX model (target CPU, preset MIXED: asymmetric
+  activations, as Ultralytics' OpenVINO INT8 export), whose QDQ output OpenVINO compiles to
+  int8 kernels.
+
+Calibration images go through the exported model's own preprocessing (the config's test
+pipeline stored in the metadata, then its normaliser): :class:`CalibrationImages`.
+
+What stays fp32 (:func:`fp32_nodes`): always the nodes after the head's last convs (the DFL
+integral of a ``raw`` export, the decoding and NMS of an ``end2end`` one: one int8 scale cannot
+hold pixel boxes and 0..1 scores alike); on request the first conv (``first``: it sees the
+image itself) and the head's last convs (``head``: the class logits and box distributions).
+"""
+import copy
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+ENGINES = ('ort', 'openvino')
+KEEP_FP32 = ('first', 'head')
+
+
+class CalibrationImages:
+    """The calibration set: up to ``num_images`` image files, each read (BGR), run through
+    ``detector``'s preprocessing (its stored test pipeline, then :meth:`normalise`) to the
+    (1, 3, H, W) float32 input. Iterable (a fresh pass each time) and sized."""
+
+    def __init__(self, files: Sequence[str], detector, num_images: Optional[int] = None):
+        from .inference import build_preprocess
+        self.files = list(files)[:num_images] if num_images else list(files)
+        if not self.files:
+            raise ValueError('no calibration images')
+        self.detector = detector
+        self.preprocess = build_preprocess(detector.pipeline)
+
+    def __len__(self):
+        return len(self.files)
+
+    def __iter__(self) -> Iterable[np.ndarray]:
+        import cv2
+        for f in self.files:
+            img = cv2.imread(f)
+            if img is None:
+                raise ValueError(f'cannot read calibration image {f!r}')
+            data = self.preprocess(img, osp.basename(f))
+            yield self.detector.normalise(data['inputs'])
+
+
+def calibration_files(data_yaml: str, split: str = 'train', num_images: int = 200,
+                      seed: int = 0) -> List[str]:
+    """``num_images`` image files of ``split`` of an Ultralytics data yaml, an even random
+    sample (fixed ``seed``) when the split has more, in sorted order otherwise."""
+    from ..datasets.yolo_dataset import list_images, load_data_config
+    data = load_data_config(data_yaml)
+    if split not in data:
+        raise ValueError(f'{data_yaml} has no {split!r} split')
+    files = sorted(list_images(data[split])[0])
+    if len(files) > num_images:
+        rng = np.random.default_rng(seed)
+        files = sorted(np.asarray(files)[rng.choice(len(files), num_images, replace=False)].tolist())
+    return files
+
+
+def _ort_reader(images: CalibrationImages):
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(images)
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {'images': x}
+
+        def rewind(self):
+            self.it = iter(images)
+    return Reader()
+
+
+def fp32_nodes(model, keep: Sequence[str] = ()) -> Dict[str, List[str]]:
+    """Names of the nodes of ``model`` (an ``onnx.ModelProto``) to leave in fp32:
+    ``tail`` (after the head's last convs: always), ``head`` (those convs), ``first`` (the first
+    conv fed by the input). Returns {'tail', 'head', 'first', 'exclude'}, ``exclude`` being
+    ``tail`` plus the groups named in ``keep``."""
+    for k in keep:
+        assert k in KEEP_FP32, k
+    nodes = list(model.graph.node)
+    producer = {out: n for n in nodes for out in n.output}
+    tail, head, seen = [], [], set()
+    stack = [o.name for o in model.graph.output]
+    while stack:
+        node = producer.get(stack.pop())
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        if node.op_type == 'Conv':
+            head.append(node.name)  # a last conv: stop here
+            continue
+        tail.append(node.name)
+        stack.extend(node.input)
+    first = [n.name for n in nodes if n.op_type == 'Conv'][:1]
+    groups = dict(tail=tail, head=sorted(head), first=first)
+    exclude = list(tail)
+    for k in keep:
+        exclude += [n for n in groups[k] if n not in exclude]
+    groups['exclude'] = exclude
+    return groups
+
+
+def _name_nodes(model):
+    """Give every unnamed node a unique name (the engines exclude nodes by name)."""
+    names = set()
+    for i, node in enumerate(model.graph.node):
+        if not node.name or node.name in names:
+            node.name = f'{node.op_type}_{i}'
+        names.add(node.name)
+    return model
+
+
+def quantize(fp32_path: str, out_path: str, images: CalibrationImages, engine: str = 'ort',
+             keep_fp32: Sequence[str] = (), per_channel: bool = True,
+             calibrate_method: str = 'MinMax') -> dict:
+    """Quantize the fp32 export ``fp32_path`` with ``engine`` (``ort`` or ``openvino``),
+    calibrated on ``images``, into ``out_path`` (the fp32 file's metadata copied, plus
+    ``quantization``). Returns dict(path, size_mb, fp32_size_mb, excluded, calib_images)."""
+    import onnx
+    if engine not in ENGINES:
+        raise ValueError(f'unknown engine {engine!r}; one of {", ".join(ENGINES)}')
+    src = onnx.load(fp32_path)
+    meta = {p.key: p.value for p in src.metadata_props}
+    os.makedirs(osp.dirname(osp.abspath(out_path)) or '.', exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if engine == 'ort':
+            from onnxruntime.quantization import (
+                CalibrationMethod,
+                QuantFormat,
+                QuantType,
+                quantize_static,
+            )
+            from onnxruntime.quantization.shape_inference import quant_pre_process
+            pre = osp.join(tmp, 'pre.onnx')
+            quant_pre_process(fp32_path, pre)
+            pre_model = _name_nodes(onnx.load(pre))
+            onnx.save(pre_model, pre)
+            groups = fp32_nodes(pre_model, keep_fp32)
+            quantize_static(
+                pre, out_path, _ort_reader(images), quant_format=QuantFormat.QDQ,
+                per_channel=per_channel, activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8, nodes_to_exclude=groups['exclude'],
+                calibrate_method=getattr(CalibrationMethod, calibrate_method))
+            out = onnx.load(out_path)
+        else:
+            import nncf
+            model = _name_nodes(copy.deepcopy(src))
+            groups = fp32_nodes(model, keep_fp32)
+            out = nncf.quantize(
+                model, nncf.Dataset(list(images), lambda x: {'images': x}), preset=nncf.QuantizationPreset.MIXED,
+                target_device=nncf.TargetDevice.CPU, subset_size=len(images),
+                ignored_scope=nncf.IgnoredScope(names=groups['exclude'], validate=False))
+    del out.metadata_props[:]
+    meta['quantization'] = f'int8 {engine} (fp32: {", ".join(keep_fp32) or "decode only"})'
+    for k, v in meta.items():
+        out.metadata_props.add(key=k, value=v)
+    onnx.save(out, out_path)
+    return dict(path=out_path, size_mb=osp.getsize(out_path) / 2**20,
+                fp32_size_mb=osp.getsize(fp32_path) / 2**20, excluded=groups['exclude'],
+                calib_images=len(images))
+
+
+def match_rate(ref, test, iou_thr: float = 0.5, score_thr: float = 0.25) -> float:
+    """Share of ``ref``'s detections (per image: boxes, scores, labels) scoring at least
+    ``score_thr`` that ``test`` also finds: a detection of the same class with IoU >=
+    ``iou_thr`` (greedy, one-to-one, by ``ref`` score) and any score over ``score_thr / 2``.
+    1.0 when ``ref`` has none."""
+    found = total = 0
+    for (rb, rs, rl), (tb, ts, tl) in zip(ref, test):
+        rk, tk = rs >= score_thr, ts >= score_thr / 2
+        rb, rl = np.asarray(rb)[rk], np.asarray(rl)[rk]
+        tb, tl = np.asarray(tb)[tk], np.asarray(tl)[tk]
+        total += len(rb)
+        if not len(rb) or not len(tb):
+            continue
+        iou = box_iou(rb, tb)
+        iou[rl[:, None] != tl[None, :]] = 0
+        used = set()
+        for i in range(len(rb)):
+            j = next((j for j in np.argsort(-iou[i]) if j not in used and iou[i, j] >= iou_thr),
+                     None)
+            if j is not None:
+                used.add(j)
+                found += 1
+    return found / total if total else 1.0
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix (len(a), len(b)) of xyxy boxes."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)

@@ -1,0 +1,49 @@
+"""compare_report.py --search's PConv placement set (issue 12): one generated config per candidate
+of configs/_base_/models/faster_blocks.py, at the n scale and at s, building what it says."""
+import os.path as osp
+
+from mmengine.config import Config
+from mmyolo.registry import MODELS
+from mmyolo.utils import register_all_modules
+
+from fasternet_yolo11.models.layers import C3k2Faster, PConv
+from tools.analysis_tools import compare_report
+
+register_all_modules()
+
+
+def entries(tmp_path, *argv):
+    args = compare_report.parse_args(['--work-dir', str(tmp_path), '--search', *argv])
+    return compare_report.search_entries(args)
+
+
+def test_placement_set_has_every_candidate(tmp_path):
+    got = entries(tmp_path, '--search-set', 'placement')
+    labels = [label for label, _, _ in got]
+    assert labels[0] == 'YOLO11n' and got[0][2] is None
+    assert [name for _, _, name in got[1:]] == list(Config.fromfile(osp.join(
+        compare_report.REPO, 'configs/_base_/models/faster_blocks.py')).faster_candidates)
+    assert len(set(labels)) == len(labels)
+    both = entries(tmp_path)  # default: the FasterNet designs and the placements
+    assert len(both) == len(got) + len(compare_report.SEARCH_SPACE)
+
+
+def test_placement_configs_build_the_candidate(tmp_path):
+    by_name = {name: config for _, config, name in entries(tmp_path, '--search-set', 'placement')}
+
+    def model(name):
+        return MODELS.build(Config.fromfile(by_name[name]).model)
+    neck = model('neck')
+    assert not any(isinstance(m, C3k2Faster) for m in neck.backbone.modules())
+    assert any(isinstance(m, C3k2Faster) for m in neck.neck.modules())
+    head = model('head_pconv')
+    assert isinstance(head.bbox_head.head_module.reg_preds[0][0][0], PConv)
+    lite = model('lite_neck')
+    assert type(lite.backbone).__name__ == 'FasterNet'
+
+
+def test_s_scale_runs_the_placement_set_only(tmp_path):
+    got = entries(tmp_path, '--search-scale', 's')
+    assert got[0][0] == 'YOLO11s' and all(name for _, _, name in got[1:])
+    cfg = Config.fromfile(dict((n, c) for _, c, n in got[1:])['both'])
+    assert cfg.model.backbone.widen_factor == 0.5 and cfg.model.neck.csp_block.type == 'C3k2Faster'
