@@ -45,7 +45,12 @@ def test_recipe():
         ('YOLOv5ParamSchedulerHook', 'linear', 0.01, 3)
     assert sched.max_epochs == cfg.train_cfg.max_epochs == cfg.max_epochs
     assert cfg.default_hooks.checkpoint.save_best == 'auto'
-    ema, switch = cfg.custom_hooks
+    ema, switch, best_thr, early_stop = cfg.custom_hooks
+    assert best_thr.type == 'BestThresholdHook'
+    # Ultralytics' patience 100 on its fitness, which the val evaluator (CocoMetric + P/R/F1) gives
+    assert (early_stop.type, early_stop.monitor, early_stop.patience, cfg.patience) == \
+        ('FitnessEarlyStoppingHook', 'coco/fitness', 100, 100)
+    assert cfg.val_evaluator.type == cfg.test_evaluator.type == 'DetectionPRMetric'
     assert (ema.type, ema.ema_type, ema.momentum) == ('EMAHook', 'ExpMomentumEMA', 0.0001)
     assert switch.type == 'mmdet.PipelineSwitchHook' and switch.switch_epoch == cfg.max_epochs - 10
     assert [t.type for t in switch.switch_pipeline] == [t.type for t in cfg.train_pipeline_stage2]

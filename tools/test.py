@@ -4,6 +4,12 @@ The same arguments as mmyolo's tools/test.py; prints COCO mAP through the config
 ``--data YAML`` evaluates on that YOLO-format dataset (its val split; class names from the yaml,
 which must have the checkpoint's class count, else one line names both); ``--img-size S`` sets
 the test size, which otherwise is the one the checkpoint was trained at (``utils/config_utils.py``).
+
+Next to the COCO mAP it prints P, R and F1 per class at the best-F1 threshold (Ultralytics'
+``Class Images Instances P R mAP50 mAP50-95`` table) and writes ``PR_curve.png``,
+``F1_curve.png``, ``P_curve.png``, ``R_curve.png``, the confusion matrices (raw and normalised)
+and ``metrics.json`` to ``--eval-dir`` (default: the run's log directory,
+``<work_dir>/<timestamp>/``); ``evaluation/metrics/detection_pr_metric.py``.
 """
 import argparse
 import os
@@ -17,6 +23,7 @@ from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
 
+from fasternet_yolo11.evaluation import config_helpers
 from fasternet_yolo11.utils import config_utils
 from fasternet_yolo11.utils.cli import (
     check_checkpoint,
@@ -50,6 +57,8 @@ def parse_args():
                         '(its val split)')
     parser.add_argument('--img-size', type=int, metavar='S', help='square test size (default: '
                         'the size the checkpoint was trained at)')
+    parser.add_argument('--eval-dir', metavar='DIR', help='write the P/R/F1 curves, confusion matrices '
+                        'and metrics.json here (default: the run\'s log directory)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (applied last)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -93,6 +102,10 @@ def main():
         cfg = trigger_visualization_hook(cfg, args)
     if args.deploy:
         cfg.custom_hooks = cfg.get('custom_hooks', []) + [dict(type='DeployModeHook')]
+    if args.json_prefix is None and not config_helpers.set_eval_dir(cfg.test_evaluator, args.eval_dir or 'auto') \
+            and args.eval_dir:
+        die(f'--eval-dir needs a COCO bbox evaluator (CocoMetric/DetectionPRMetric); {args.config} has '
+            f'{cfg.test_evaluator}')
     if args.json_prefix is not None:
         cfg.test_evaluator.format_only = True
         cfg.test_evaluator.outfile_prefix = args.json_prefix

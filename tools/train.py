@@ -5,11 +5,15 @@ Your own YOLO-format data in one command, no config file to write::
     python tools/train.py configs/yolo11n_fasternet_fire.py --data my.yaml --epochs 30 \
         --img-size 320 --batch 8 [--workers 2] [--nbs 64]
 
-``--data/--epochs/--img-size/--batch/--workers/--nbs`` set the config's primaries and everything
+``--data/--epochs/--img-size/--batch/--workers/--nbs/--patience`` set the config's primaries and everything
 derived from them (class names and count from the yaml, every pipeline size, switch epoch,
-intervals, scheduler, weight-decay batch, accumulation: ``utils/config_utils.py``); a flag left out
+intervals, scheduler, weight-decay batch, accumulation, early stopping: ``utils/config_utils.py``); a flag left out
 keeps the config's value, and ``--cfg-options`` is applied after them, as given. The work dir's
 dumped config says what ran. Resume with the same flags plus ``--resume``.
+
+Start from pretrained weights with ``--weights PATH [PATH ...]`` (YOLO11 weights, FasterNet
+ImageNet weights, our checkpoints; copied by module correspondence, a table per module group:
+``engine/weight_transfer.py``). Stop early with ``--patience N``.
 
 mmyolo's tools/train.py arguments, plus ``--channels-last``. Where it behaves differently:
 
@@ -34,6 +38,7 @@ from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
 
+from fasternet_yolo11.evaluation import config_helpers
 from fasternet_yolo11.utils import config_utils
 from fasternet_yolo11.utils.cli import (
     check_checkpoint,
@@ -69,8 +74,14 @@ def parse_args():
                      'to a multiple of 32)')
     run.add_argument('--batch', type=int, help='batch size per process')
     run.add_argument('--workers', type=int, help='dataloader workers (train and val)')
+    run.add_argument('--patience', type=int, metavar='N', help='stop after N epochs without a better '
+                     'fitness (0.1 mAP50 + 0.9 mAP50-95; the config key patience, default 100); 0 never stops')
     run.add_argument('--nbs', type=int, metavar='N', help="Ultralytics' nominal batch: accumulate "
                      'gradients to about N images per step; 0 steps every batch')
+    parser.add_argument('--weights', nargs='+', metavar='PATH',
+                        help='start from pretrained weights: our checkpoints, YOLO11 weights (converted or an '
+                        'Ultralytics .pt), FasterNet ImageNet weights; every tensor whose module and shape match '
+                        'is copied (engine/weight_transfer.py). load_from stays for exact resumption')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_epochs=5 (applied '
                         'after the run settings, not derived)')
@@ -98,6 +109,10 @@ def apply_run_flags(cfg, args):
                 nbs=config_utils.KEEP if args.nbs is None else args.nbs)
     except config_utils.ConfigDerivationError as err:
         die(str(err))
+    if args.patience is not None:
+        if args.patience < 0:
+            die(f'--patience must be >= 0 (0 never stops), got {args.patience}')
+        config_helpers.set_patience(cfg, args.patience)
 
 
 def check_checkpoint_classes(cfg, path, what, fatal):
@@ -114,6 +129,23 @@ def check_checkpoint_classes(cfg, path, what, fatal):
     if message:
         print(f'warning: {message}; the class-dependent head tensors keep their initial values',
               file=sys.stderr)
+
+
+def transfer_weights(cfg, paths):
+    """``--weights``: the tensors the files give this model, written to
+    ``<work_dir>/transferred_weights.pth``, which becomes ``load_from``; prints the table."""
+    from fasternet_yolo11.engine import weight_transfer
+    from fasternet_yolo11.engine.checkpoint_io import UnsafeCheckpointError
+    try:
+        sources = [weight_transfer.read_weights(p) for p in paths]
+    except (FileNotFoundError, ValueError, UnsafeCheckpointError) as err:
+        die(str(err))
+    result = weight_transfer.transfer(weight_transfer.model_state_shapes(cfg), sources)
+    print(weight_transfer.format_table(result))
+    done, total = weight_transfer.summarise(result)
+    if not done:
+        die(f'--weights: none of the {total} tensors of this model fit any of {" ".join(paths)}')
+    cfg.load_from = weight_transfer.save_transferred(result, osp.join(cfg.work_dir, 'transferred_weights.pth'))
 
 
 def main():
@@ -156,6 +188,10 @@ def main():
         cfg.resume = found is not None
         if found:
             cfg.load_from = found
+    if args.weights and cfg.resume:
+        print(f'note: resuming {cfg.load_from}; --weights is not applied', file=sys.stderr)
+    elif args.weights:
+        transfer_weights(cfg, args.weights)
     if not cfg.resume:
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
     check_checkpoint_classes(cfg, cfg.get('load_from'),

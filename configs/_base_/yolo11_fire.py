@@ -38,7 +38,7 @@ val_dataloader = dict(
     dataset=dict(_delete_=True, type='YOLOFormatDataset', data_yaml=data_yaml, split='val',
                  metainfo=metainfo, test_mode=True, pipeline=test_pipeline, batch_shapes_cfg=None))
 test_dataloader = val_dataloader
-val_evaluator = dict(_delete_=True, type='mmdet.CocoMetric', ann_file=None, metric='bbox',
+val_evaluator = dict(_delete_=True, type='DetectionPRMetric', ann_file=None, metric='bbox',
                      classwise=True, proposal_nums=(100, 1, 10))
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='coco/bbox_mAP', rule='greater', max_keep_ckpts=2))

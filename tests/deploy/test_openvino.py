@@ -61,8 +61,9 @@ def assert_same_detections(ref, test, iou=0.99, nms_iou=0.7):
     """Per image: each ORT box matched one to one by an OpenVINO box of the same class with
     IoU > ``iou`` (or corners within 0.05 px) and the score within 1e-3. A box may go
     unmatched only where NMS decides within rounding: it overlaps another box of its class, in
-    either result, by an IoU within 0.05 of ``nms_iou`` (fp32 rounding differs between the
-    runtimes, and the random model's boxes crowd), and at most 5 % of the boxes so."""
+    either result, by an IoU within 0.05 of ``nms_iou``, or the other result kept a box that
+    suppresses it with a score within 1e-3 (fp32 rounding differs between the runtimes, and the
+    random model's boxes crowd at saturated scores), and at most 5 % of the boxes so."""
     total = unmatched = 0
     for (rb, rs, rl), (tb, ts, tl) in zip(ref, test):
         rb, tb, rl, tl = (np.asarray(v).reshape(-1, 4) if k < 2 else np.asarray(v)
@@ -79,7 +80,10 @@ def assert_same_detections(ref, test, iou=0.99, nms_iou=0.7):
         m[rl[:, None] != tl[None, :]] = 0
         used = set()
         for i in np.argsort(-np.asarray(rs)):
-            j = next((j for j in np.argsort(-m[i]) if j not in used and m[i, j] > iou), None)
+            # among the boxes that overlap it (crowded random-model boxes can overlap by > iou),
+            # the one with the closest score
+            cands = [j for j in range(len(tb)) if j not in used and m[i, j] > iou]
+            j = min(cands, key=lambda j: abs(ts[j] - rs[i])) if cands else None
             if j is not None:
                 used.add(j)
                 assert abs(ts[j] - rs[i]) < 1e-3, (rs[i], ts[j])
@@ -87,7 +91,13 @@ def assert_same_detections(ref, test, iou=0.99, nms_iou=0.7):
             unmatched += 1
             near = [abs(box_iou(rb[i:i + 1], boxes[labels == rl[i]]) - nms_iou).min(initial=1)
                     for boxes, labels in ((np.delete(rb, i, 0), np.delete(rl, i)), (tb, tl))]
-            assert min(near) < 0.05, f'box {rb[i]} ({rs[i]:.3f}) not found, not an NMS tie'
+            # or a score tie: the other runtime kept a box of its class that suppresses it (IoU over
+            # nms_iou) with a score within 1e-3 (saturated scores of a random model), so the
+            # order NMS visits them in is decided by rounding
+            same_class = tl == rl[i]
+            overlap = box_iou(rb[i:i + 1], tb[same_class])[0] if same_class.any() else np.zeros(0)
+            tie = bool(((overlap > nms_iou) & (np.abs(np.asarray(ts)[same_class] - rs[i]) < 1e-3)).any())
+            assert min(near) < 0.05 or tie, f'box {rb[i]} ({rs[i]:.3f}) not found, not an NMS tie'
     assert total > 0, 'no detections: the comparison would be empty'
     assert unmatched <= 0.05 * total, (unmatched, total)
 

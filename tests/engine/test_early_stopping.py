@@ -116,7 +116,8 @@ def tiny_root(tmp_path_factory):
 
 def test_train_stops_after_patience_plus_one_validations(tiny_root, tmp_path):
     work = str(tmp_path / 'work')
-    proc = run_tool('tools/train.py', CFG, '--work-dir', work, '--cfg-options', *data_options(tiny_root))
+    proc = run_tool('tools/train.py', CFG, '--work-dir', work, '--patience', '2',
+                    '--cfg-options', *data_options(tiny_root))
     log = proc.out
     # lr 0, frozen BN: the same fitness at every validation -> stop after epoch 1 + patience 2
     assert 'Epoch(val) [3]' in log and 'Epoch(val) [4]' not in log, log[-3000:]

@@ -124,6 +124,8 @@ val_dataloader = dict(
         batch_shapes_cfg=None))
 test_dataloader = val_dataloader
 
+# mmdet's CocoMetric (pycocotools mAP) plus P/R/F1 at the best-F1 threshold, Ultralytics' table and the fitness
+# (fasternet_yolo11/evaluation/metrics/detection_pr_metric.py)
 val_evaluator = dict(
-    type='mmdet.CocoMetric', proposal_nums=(100, 1, 10), ann_file=data_root + val_ann_file, metric='bbox')
+    type='DetectionPRMetric', proposal_nums=(100, 1, 10), ann_file=data_root + val_ann_file, metric='bbox')
 test_evaluator = val_evaluator

@@ -5,7 +5,7 @@ the config's data preprocessor does. Mode ``raw`` outputs the head tensors ``cls
 (class logits) and ``box_<stride>`` (ltrb distances in grid units); mode ``end2end`` decodes
 and runs ONNX ``NonMaxSuppression`` in the graph: ``num_dets`` (B, 1), ``boxes`` (B, K, 4) xyxy
 input pixels, ``scores`` (B, K), ``labels`` (B, K). The test pipeline, the normaliser, the
-class names and the strides are stored in the file's metadata, from which
+class names, the strides and the checkpoint's best-F1 threshold are stored in the file's metadata, from which
 :class:`~fasternet_yolo11.deploy.inference.OnnxDetector` runs it.
 """
 import copy
@@ -90,6 +90,12 @@ def export(options, cfg=None, model=None):
                 pipeline=json.dumps(cfg.test_dataloader.dataset.pipeline, default=str),
                 strides=json.dumps(list(model.bbox_head.featmap_strides)),
                 pconv=options.pconv, fused=json.dumps(not options.no_fuse))
+    if getattr(options, 'checkpoint', None):
+        # the checkpoint's best-F1 threshold (BestThresholdHook): the runners' default display threshold
+        from ..engine.hooks.best_threshold_hook import best_threshold_from_checkpoint
+        best = best_threshold_from_checkpoint(options.checkpoint)
+        if best is not None:
+            meta['best_f1_threshold'] = json.dumps(best)
     del onnx_model.metadata_props[:]
     for k, v in meta.items():
         onnx_model.metadata_props.add(key=k, value=v)

@@ -54,7 +54,8 @@ def set_patience(cfg, patience, monitor=None):
     """Early stopping after ``patience`` epochs without improvement (0 disables it). Edits
     ``cfg.custom_hooks`` (the FitnessEarlyStoppingHook entry, added when absent; ``monitor``
     replaces its monitored key when given) and makes ``cfg.val_evaluator`` give
-    ``coco/fitness`` (bbox CocoMetric -> DetectionPRMetric). Returns the hook's config."""
+    ``coco/fitness`` (bbox CocoMetric -> DetectionPRMetric); the top-level ``patience`` primary
+    (``utils/config_utils.py``) says the same number. Returns the hook's config."""
     hooks = list(cfg.get('custom_hooks') or [])
     entry = next((h for h in hooks if h.get('type') in (EARLY_STOP, f'mmyolo.{EARLY_STOP}')), None)
     if entry is None:
@@ -64,6 +65,7 @@ def set_patience(cfg, patience, monitor=None):
     if monitor:
         entry['monitor'] = monitor
     cfg.custom_hooks = hooks
+    cfg['patience'] = int(patience)
     if cfg.get('val_evaluator') is not None:
         use_pr_metric(cfg.val_evaluator)
     return entry

@@ -30,6 +30,8 @@ yaml's ``names``, list or dict, or    top-level and in every ``YOLOFormatDataset
 ``nbs`` (None: off)                   ``optim_wrapper.accumulative_counts``, its warm-up ramp and
                                       ``paramwise_cfg.base_total_batch_size``; the EMA hook's
                                       ``interval`` and ``gamma`` (see below)
+``patience`` (0: off)                 ``patience`` of the ``FitnessEarlyStoppingHook`` (epochs
+                                      without a better fitness before the run stops)
 ====================================  ==========================================================
 
 Derived keys are always overwritten: to change one, change its primary. The result is an
@@ -68,7 +70,7 @@ KEEP = object()  # "flag not given": keep the config's value
 PRIMARIES = ('data_yaml', 'class_names', 'num_classes', 'img_scale', 'max_epochs',
              'close_mosaic_epochs', 'val_interval', 'val_interval_stage2', 'save_epoch_intervals',
              'train_batch_size_per_gpu', 'train_num_workers', 'val_num_workers',
-             'persistent_workers', 'nbs')
+             'persistent_workers', 'nbs', 'patience')
 STRIDE = 32  # the largest feature stride: every image side must be a multiple of it
 # optim wrappers that implement Ultralytics' accumulation (sum, warm-up ramp)
 NOMINAL_BATCH_WRAPPERS = ('FiniteOptimWrapper', 'NominalBatchAmpOptimWrapper')
@@ -152,6 +154,7 @@ def read_primaries(cfg) -> Dict[str, Any]:
     val_loader = cfg.get('val_dataloader') or {}
     switch = _first(cfg, 'PipelineSwitchHook', 'custom_hooks')
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    early_stop = _first(cfg, 'FitnessEarlyStoppingHook', 'custom_hooks') or {}
     p = {k: cfg.get(k) for k in PRIMARIES}
     fallbacks = dict(
         max_epochs=train_cfg.get('max_epochs'),
@@ -159,7 +162,8 @@ def read_primaries(cfg) -> Dict[str, Any]:
         save_epoch_intervals=checkpoint.get('interval'),
         train_batch_size_per_gpu=loader.get('batch_size'),
         train_num_workers=loader.get('num_workers'),
-        val_num_workers=val_loader.get('num_workers'))
+        val_num_workers=val_loader.get('num_workers'),
+        patience=early_stop.get('patience'))
     for k, v in fallbacks.items():
         if p[k] is None:
             p[k] = v
@@ -182,7 +186,7 @@ def _check(p):
     for name in ('max_epochs', 'val_interval', 'val_interval_stage2', 'save_epoch_intervals',
                  'train_batch_size_per_gpu', 'num_classes'):
         positive_int(name)
-    for name in ('close_mosaic_epochs', 'train_num_workers', 'val_num_workers'):
+    for name in ('close_mosaic_epochs', 'train_num_workers', 'val_num_workers', 'patience'):
         positive_int(name, 0)
     if p.get('nbs') is not None:
         positive_int('nbs')
@@ -259,6 +263,8 @@ def derive(cfg, **changes) -> Dict[str, Any]:
             d['switch_epoch'] = switch_epoch
         elif kind == 'YOLOv5ParamSchedulerHook' and p['max_epochs'] is not None:
             d['max_epochs'] = p['max_epochs']
+        elif kind == 'FitnessEarlyStoppingHook' and p['patience'] is not None:
+            d['patience'] = p['patience']
         return d
 
     new = {k: _walk(v, rule) for k, v in cfg.items()}

@@ -1,0 +1,243 @@
+"""Start a detector from pretrained weights by module correspondence (``tools/train.py --weights``).
+
+``--weights PATH [PATH ...]`` takes, in any order (a later file wins where two provide a tensor):
+
+* a checkpoint of this project (``state_dict`` in our names: any line, any class count);
+* YOLO11 weights: converted by ``tools/model_converters/yolo11_to_mmyolo.py``, or an Ultralytics
+  ``.pt`` read by the restricted reader (:func:`~fasternet_yolo11.engine.checkpoint_io.load_ultralytics_checkpoint`)
+  and renamed by :mod:`~fasternet_yolo11.models.utils.yolo11_converter`;
+* FasterNet ImageNet weights (official, timm or our backbone's names): the backbone.
+
+Keys are compared by the *module* they belong to, not by raw name: a plain YOLO11 keeps SPPF and
+C2PSA at the end of its backbone (``backbone.stage4.2``/``.3``), a FasterNet line builds them as
+the neck's top reduce layer (``neck.reduce_layers.2.0``/``.1``); both are ``sppf``/``c2psa`` here
+(:data:`MODULE_PLACES`). Backbones correspond only within one family (CSPDarknet or FasterNet).
+A tensor is copied when its module, its name inside the module and its shape agree. In the head's
+class branch (:data:`CLASS_BRANCH`) a shape that differs comes from the class count: the last conv
+has one output per class, and YOLO11's class-branch width is ``max(c1, min(num_classes, 100))``,
+so between two counts at most ``c1`` (64 at n: 2 vs 20 classes) only the class convs differ,
+while 80 -> 2 at n changes the whole branch. Those tensors keep their initial values
+(re-initialised, ``classes`` in the table); the box branch and everything else transfer.
+
+The result is a partial state dict in the target's names; ``tools/train.py`` writes it to
+``<work_dir>/transferred_weights.pth`` and sets ``load_from`` to it, so mmengine's own loading
+(non-strict), the EMA copy and ``--resume`` all work as with any ``load_from``.
+"""
+import io
+import os.path as osp
+import pickle
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+
+# (prefix of a key in our detectors, the module it names in the correspondence); the first match wins.
+MODULE_PLACES = (
+    ('backbone.stage4.2.', 'sppf.'),  # YOLO11CSPDarknet: SPPF, C2PSA end the backbone
+    ('backbone.stage4.3.', 'c2psa.'),
+    ('neck.reduce_layers.2.0.', 'sppf.'),  # YOLO11PAFPN(p5_context=True): the FasterNet lines
+    ('neck.reduce_layers.2.1.', 'c2psa.'),
+    ('neck.', 'neck.'),
+    ('bbox_head.', 'head.'),
+)
+# the head's class branch: where a shape mismatch means another class count
+CLASS_BRANCH = 'bbox_head.head_module.cls_preds.'
+# module (first part of a corresponding name) -> the group of the transfer table
+GROUPS = {'backbone': 'backbone', 'sppf': 'SPPF + C2PSA', 'c2psa': 'SPPF + C2PSA', 'neck': 'neck',
+          'head': 'head'}
+GROUP_ORDER = ('backbone', 'SPPF + C2PSA', 'neck', 'head')
+STATUS = ('transferred', 'shape', 'classes', 'missing')
+
+
+def backbone_family(keys) -> str:
+    """``fasternet`` or ``cspdarknet`` from a detector state dict's backbone keys."""
+    keys = list(keys)
+    if any(k.startswith('backbone.patch_embed.') for k in keys):
+        return 'fasternet'
+    if any(k.startswith('backbone.stem.') for k in keys):
+        return 'cspdarknet'
+    return 'other'
+
+
+def corresponding_name(key: str, family: str) -> Optional[str]:
+    """The module-level name of a detector key (``sppf.cv1.conv.weight``, ``backbone/fasternet.…``),
+    or None for a key outside backbone, neck and head."""
+    for prefix, place in MODULE_PLACES:
+        if key.startswith(prefix):
+            return place + key[len(prefix):]
+    if key.startswith('backbone.'):
+        return f'backbone/{family}.' + key[len('backbone.'):]
+    return None
+
+
+def group_of(name: str) -> str:
+    return GROUPS[name.split('.')[0].split('/')[0]]
+
+
+@dataclass
+class Source:
+    """One ``--weights`` file read into detector names."""
+    path: str
+    kind: str  # 'detector' | 'ultralytics' | 'fasternet'
+    state_dict: Dict[str, torch.Tensor]
+
+
+@dataclass
+class TransferResult:
+    """``state_dict``: target key -> tensor to load; ``status``: target key -> one of
+    :data:`STATUS`; ``origin``: target key -> path it came from (transferred keys)."""
+    state_dict: 'OrderedDict[str, torch.Tensor]' = field(default_factory=OrderedDict)
+    status: Dict[str, str] = field(default_factory=dict)
+    origin: Dict[str, str] = field(default_factory=dict)
+    sources: List[Source] = field(default_factory=list)
+
+    def counts(self) -> Dict[str, Dict[str, int]]:
+        """group -> {tensors, transferred, shape, classes, missing}."""
+        out = {g: dict(tensors=0, **{s: 0 for s in STATUS}) for g in GROUP_ORDER}
+        for key, status in self.status.items():
+            row = out[self._groups[key]]
+            row['tensors'] += 1
+            row[status] += 1
+        return out
+
+    def keys_with(self, status: str, group: Optional[str] = None) -> List[str]:
+        return [k for k, s in self.status.items() if s == status and (group is None or self._groups[k] == group)]
+
+    _groups: Dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def _tensor_dict(obj) -> Optional[Dict[str, torch.Tensor]]:
+    for wrapper in ('state_dict', 'model'):
+        if isinstance(obj, Mapping) and isinstance(obj.get(wrapper), Mapping):
+            obj = obj[wrapper]
+            break
+    if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return dict(obj)
+    return None
+
+
+def read_weights(path: str) -> Source:
+    """A ``--weights`` file in detector names (see the module docstring).
+
+    Raises:
+        FileNotFoundError, ValueError: one line naming the file and what is wrong;
+        ~fasternet_yolo11.engine.checkpoint_io.UnsafeCheckpointError: the file could run code.
+    """
+    from ..models.utils import fasternet_converter, yolo11_converter
+    from .checkpoint_io import UnsafeCheckpointError, load_ultralytics_checkpoint, load_weights_only
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'--weights file not found: {path!r}')
+    try:
+        state = _tensor_dict(load_weights_only(path, map_location='cpu'))
+    except UnsafeCheckpointError:  # pickled objects: an Ultralytics model, read without running its pickle
+        try:
+            state = load_ultralytics_checkpoint(path)['state_dict']
+        except pickle.UnpicklingError as err:
+            raise ValueError(str(err)) from None
+        return Source(path, 'ultralytics', dict(yolo11_converter.convert_state_dict(state)))
+    except RuntimeError as err:  # a truncated or foreign file
+        raise ValueError(f'cannot read --weights {path!r}: {str(err).splitlines()[0]}') from None
+    if state is None:
+        raise ValueError(f'--weights {path!r} holds no state dict of tensors')
+    if any(k.startswith('model.') and k.split('.')[1].isdigit() for k in state):  # an Ultralytics state_dict
+        try:
+            return Source(path, 'ultralytics', dict(yolo11_converter.convert_state_dict(state)))
+        except (KeyError, ValueError) as err:
+            raise ValueError(f'--weights {path!r} looks like Ultralytics weights but: {err}') from None
+    if any(k.startswith(('backbone.', 'neck.', 'bbox_head.')) for k in state) \
+            and not any(k.startswith('patch_embed.') for k in state):
+        return Source(path, 'detector', {k: v for k, v in state.items()
+                                         if k.startswith(('backbone.', 'neck.', 'bbox_head.'))})
+    try:
+        converted, _ = fasternet_converter.convert_fasternet_state_dict(state)
+    except ValueError as err:
+        raise ValueError(f'--weights {path!r}: {err}') from None
+    if fasternet_converter.find_prefix(state) is None:
+        raise ValueError(f'--weights {path!r} is neither a detector checkpoint, YOLO11 weights nor a FasterNet '
+                         'backbone (no backbone./neck./bbox_head., model.<i>. or patch_embed. keys)')
+    return Source(path, 'fasternet', {'backbone.' + k: v for k, v in converted.items()})
+
+
+def transfer(target: Mapping[str, torch.Tensor], sources: Sequence[Source]) -> TransferResult:
+    """What ``sources`` give the model whose state dict (or shapes) is ``target``.
+
+    ``target``: key -> tensor (a meta-device model's state dict is enough). Keys outside
+    backbone/neck/head (the data preprocessor has none) are not considered."""
+    family = backbone_family(target)
+    result = TransferResult(sources=list(sources))
+    wanted = {}
+    for key in target:
+        name = corresponding_name(key, family)
+        if name is not None:
+            wanted[name] = key
+            result.status[key] = 'missing'
+            result._groups[key] = group_of(name)
+    for source in sources:
+        src_family = backbone_family(source.state_dict) if source.kind == 'detector' else \
+            ('fasternet' if source.kind == 'fasternet' else 'cspdarknet')
+        for src_key, value in source.state_dict.items():
+            name = corresponding_name(src_key, src_family)
+            key = wanted.get(name)
+            if key is None:
+                continue
+            want = tuple(target[key].shape)
+            if tuple(value.shape) == want:
+                result.state_dict[key] = value.detach().clone().to(target[key].dtype if target[key].is_floating_point()
+                                                                   and value.is_floating_point() else value.dtype)
+                result.status[key], result.origin[key] = 'transferred', source.path
+            elif result.status[key] != 'transferred':
+                result.status[key] = 'classes' if key.startswith(CLASS_BRANCH) else 'shape'
+    return result
+
+
+def format_table(result: TransferResult) -> str:
+    """One row per module group: tensors, transferred, skipped for shape, class convs, missing."""
+    lines = ['weights transfer by module correspondence (--weights):']
+    for s in result.sources:
+        lines.append(f'  {s.path}: {s.kind}, {len(s.state_dict)} tensors')
+    header = ('group', 'tensors', 'transferred', 'skipped (shape)', 're-init (classes)', 'missing')
+    rows = [header]
+    for group, c in result.counts().items():
+        if c['tensors']:
+            rows.append((group, c['tensors'], c['transferred'], c['shape'], c['classes'], c['missing']))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    for r in rows:
+        lines.append('  ' + '  '.join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
+                                      for i, (v, w) in enumerate(zip(r, widths))))
+    for status, what in (('shape', 'skipped for shape'), ('missing', 'missing')):
+        for group in GROUP_ORDER:
+            keys = result.keys_with(status, group)
+            if keys:
+                more = f' (+{len(keys) - 3} more)' if len(keys) > 3 else ''
+                lines.append(f'  {group} {what}: {", ".join(keys[:3])}{more}')
+    return '\n'.join(lines)
+
+
+def model_state_shapes(cfg) -> Dict[str, torch.Tensor]:
+    """The state dict of ``cfg.model`` built on the meta device (shapes and dtypes, no memory)."""
+    from mmengine.registry import init_default_scope
+    from mmyolo.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmyolo'))
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    return model.state_dict()
+
+
+def save_transferred(result: TransferResult, path: str) -> str:
+    """Write a ``load_from`` checkpoint of the transferred tensors (loaded non-strictly) to
+    ``path`` (written, then renamed); returns ``path``."""
+    from .checkpoint_io import atomic_write
+    ckpt = {'state_dict': result.state_dict,
+            'meta': {'weights_transfer': {
+                'sources': [dict(path=s.path, kind=s.kind) for s in result.sources],
+                'counts': result.counts()}}}
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    atomic_write(buf.getvalue(), path)
+    return path
+
+
+def summarise(result: TransferResult) -> Tuple[int, int]:
+    """(transferred, considered) tensor counts."""
+    return sum(s == 'transferred' for s in result.status.values()), len(result.status)
