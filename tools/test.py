@@ -30,6 +30,7 @@ from fasternet_yolo11.utils.cli import (
     check_checkpoint_fits,
     die,
     finish,
+    img_size_flag,
     load_config,
     one_line_errors,
     start,
@@ -73,11 +74,7 @@ def main():
     args = parse_args()
     check_checkpoint(args.checkpoint)
     cfg = load_config(args.config)
-    img_size = args.img_size
-    if img_size is not None and img_size != config_utils.round_img_size(img_size):
-        img_size = config_utils.round_img_size(img_size)
-        print(f'note: --img-size {args.img_size} is not a multiple of {config_utils.STRIDE}; '
-              f'using {img_size}', file=sys.stderr)
+    img_size = img_size_flag(args.img_size)
     try:
         with one_line_errors():
             notes = config_utils.apply_checkpoint_settings(

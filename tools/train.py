@@ -45,6 +45,7 @@ from fasternet_yolo11.utils.cli import (
     check_checkpoint_fits,
     die,
     finish,
+    img_size_flag,
     load_config,
     one_line_errors,
     resolve_auto_resume,
@@ -96,11 +97,7 @@ def parse_args():
 
 def apply_run_flags(cfg, args):
     """``--data/--epochs/--img-size/--batch/--workers/--nbs`` on the loaded config."""
-    img_size = args.img_size
-    if img_size is not None and img_size != config_utils.round_img_size(img_size):
-        img_size = config_utils.round_img_size(img_size)
-        print(f'note: --img-size {args.img_size} is not a multiple of {config_utils.STRIDE}; '
-              f'using {img_size}', file=sys.stderr)
+    img_size = img_size_flag(args.img_size)
     try:
         with one_line_errors():
             config_utils.apply_run_settings(

@@ -82,6 +82,14 @@ def test_train_test_get_flops(fire_data, tmp_path):
     assert '| fire ' in log and '| smoke ' in log  # per-class AP table
     shown = [f for d, _, fs in os.walk(work) if osp.basename(d) == show_dir for f in fs]
     assert len(shown) == 3
+    # the operator's table, and (no --eval-dir) the curves and metrics.json in the run's log folder
+    assert re.search(r'^\s+Class\s+Images\s+Instances\s+P\s+R\s+mAP50\s+mAP50-95$', log, re.M)
+    from fasternet_yolo11.evaluation.reports import EVAL_FILES
+    log_dir = osp.dirname(re.findall(r'P/R/F1 curves, confusion matrices, metrics.json -> (\S+)', log)[-1] + '/')
+    assert osp.dirname(log_dir) == osp.abspath(work) or osp.dirname(log_dir) == work, log_dir
+    assert all(osp.isfile(osp.join(log_dir, f)) for f in EVAL_FILES)
+    metrics = json.load(open(osp.join(log_dir, 'metrics.json')))
+    assert 0 <= metrics['best_f1_threshold'] <= 1 and {'fire', 'smoke'} <= set(metrics['per_class'])
 
     prefix = str(tmp_path / 'results')
     run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', work, '--json-prefix', prefix,

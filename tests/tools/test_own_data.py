@@ -80,6 +80,14 @@ def test_test_py_evaluates_on_the_yaml(trained):
                     'test_dataloader.persistent_workers=False')
     assert 'image size from the checkpoint: 64x64' in proc.out
     assert 'coco/bbox_mAP' in proc.out and '| bird ' in proc.out
+    # --eval-dir: curves, confusion matrices and metrics.json for the yaml's classes
+    proc = run_tool('tools/test.py', CONFIG, ckpt, '--data', trained['yaml'], '--work-dir',
+                    str(trained['root'] / 'test'), '--eval-dir', str(trained['root'] / 'eval'), '--cfg-options',
+                    'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False')
+    from fasternet_yolo11.evaluation.reports import EVAL_FILES
+    assert all((trained['root'] / 'eval' / f).is_file() for f in EVAL_FILES)
+    metrics = json.load(open(trained['root'] / 'eval' / 'metrics.json'))
+    assert set(NAMES) == set(metrics['per_class'])
 
 
 def test_class_count_mismatch_is_one_line(trained, tmp_path):
@@ -122,3 +130,22 @@ def test_resume_with_the_same_flags_continues(trained, tmp_path):
     assert 'resumed epoch: 1, iter: 2' in proc.out
     m = meta(osp.join(work, 'epoch_2.pth'))
     assert (m['epoch'], m['iter']) == (2, 4) and tuple(m['dataset_meta']['classes']) == NAMES
+
+
+def test_weights_start_a_run_on_other_classes(trained, tmp_path):
+    """--weights of the 3-class checkpoint into a 2-class run: the table, the class branch
+    re-initialised, the rest loaded by mmengine's load_from from the transfer file."""
+    ckpt = osp.join(trained['work'], 'epoch_1.pth')
+    two = make_yolo_dataset(str(tmp_path / 'two'), names=('fire', 'smoke'), num_train=2, num_val=1)
+    work = str(tmp_path / 'w')
+    proc = run_tool('tools/train.py', CONFIG, '--data', two, '--epochs', '1', '--img-size', '64', '--batch', '2',
+                    '--workers', '0', '--work-dir', work, '--weights', ckpt)
+    assert f'{ckpt}: detector' in proc.out and 'SPPF + C2PSA' in proc.out
+    transferred = osp.join(work, 'transferred_weights.pth')
+    assert f'Load checkpoint from {transferred}' in proc.out
+    state = torch.load(transferred, map_location='cpu', weights_only=True)['state_dict']
+    source = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    assert all(torch.equal(v, source[k]) for k, v in state.items())
+    # 3 -> 2 classes at n: only the class convs of the three levels differ
+    assert sorted(set(source) - set(state)) == sorted(
+        f'bbox_head.head_module.cls_preds.{i}.2.{p}' for i in range(3) for p in ('weight', 'bias'))

@@ -56,6 +56,15 @@ def load_config(path, cfg_options=None):
     return cfg
 
 
+def img_size_flag(size):
+    """``--img-size`` as used: rounded up to a multiple of the stride, with a note when it changes."""
+    from .config_utils import STRIDE, round_img_size
+    if size is None or size == round_img_size(size):
+        return size
+    print(f'note: --img-size {size} is not a multiple of {STRIDE}; using {round_img_size(size)}', file=sys.stderr)
+    return round_img_size(size)
+
+
 def check_checkpoint(path, what='checkpoint'):
     if path is not None and '://' not in str(path) and not osp.isfile(path):
         die(f'{what} not found: {path!r}')
