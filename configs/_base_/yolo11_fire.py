@@ -20,8 +20,9 @@ train_batch_size_per_gpu = 8
 train_num_workers = 2
 close_mosaic_epochs = 10
 val_interval = save_epoch_intervals = 1  # Ultralytics validates every epoch
-# Ultralytics' nominal batch (64: one step per 8 batches of 8) is not yet measured on the demo (3 seeds with and
-# without, issue 13): the fire configs keep stepping every batch, the recipe behind the demo's measured mAP.
+# One optimizer step per batch (nbs None), not Ultralytics' nominal batch 64 (one step per 8 batches of 8): on the
+# demo recipe (batch 8, 15 epochs, 3 seeds) accumulation lost 15 mAP points (README, "Train on your own data").
+# --nbs 64 turns it on (8x fewer optimizer steps: 6 per demo epoch; longer schedules are not measured).
 nbs = None
 
 # CocoMetric builds its ground truth from the packed `instances` when ann_file is None.
