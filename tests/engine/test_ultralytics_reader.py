@@ -366,3 +366,30 @@ def test_no_unprotected_loading_in_the_project():
                         if 'weights_only' + '=False' in f.read():  # split: this file is no hit
                             found.append(osp.relpath(osp.join(folder, name), REPO))
     assert not found
+
+
+def test_weights_flag_reads_a_genuine_pt_and_refuses_a_crafted_one(ultralytics_files, source_fp32, no_ultralytics,
+                                                                    tmp_path):
+    """``tools/train.py --weights yolo11n.pt`` reads the file through the restricted reader."""
+    from fasternet_yolo11.engine import weight_transfer as wt
+    source = wt.read_weights(ultralytics_files[0])
+    expected = convert_state_dict(source_fp32)
+    assert source.kind == 'ultralytics' and list(source.state_dict) == list(expected)
+    assert all(torch.equal(source.state_dict[k], v) for k, v in expected.items())
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmyolo.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'yolo11n_fasternet_lite_fire.py'))
+    init_default_scope('mmyolo')
+    result = wt.transfer(MODELS.build(cfg.model).state_dict(), [source])
+    counts = result.counts()
+    assert counts['SPPF + C2PSA']['transferred'] == counts['SPPF + C2PSA']['tensors'] > 0
+    assert counts['backbone']['transferred'] == 0
+    assert all(k.startswith(wt.CLASS_BRANCH) for k in result.keys_with('classes'))  # 80 -> 2 classes
+    marker = tmp_path / 'MARKER'
+    payload, name = _payloads(marker)[0]
+    evil = tmp_path / 'evil.pt'
+    _save_crafted(evil, payload, 'train_args')
+    with pytest.raises(ValueError, match='refused to read') as err:
+        wt.read_weights(str(evil))
+    assert '\n' not in str(err.value) and not marker.exists()
