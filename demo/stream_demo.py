@@ -14,6 +14,7 @@ than the camera) and reopened with back-off when it drops (``fasternet_yolo11/de
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -55,7 +56,7 @@ def open_detector(args):
         cli.check_checkpoint(args.weights)
         with cli.one_line_errors():
             apply_checkpoint_settings(cfg, args.weights)
-    elif not __import__('os').path.isfile(args.weights):
+    elif not os.path.isfile(args.weights):
         cli.die(f'model not found: {args.weights!r}')
     with cli.one_line_errors():
         return load_frame_detector(args.backend, args.weights, cfg, device=args.device, deploy=args.deploy,

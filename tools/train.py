@@ -132,16 +132,14 @@ def transfer_weights(cfg, paths):
     """``--weights``: the tensors the files give this model, written to
     ``<work_dir>/transferred_weights.pth``, which becomes ``load_from``; prints the table."""
     from fasternet_yolo11.engine import weight_transfer
-    from fasternet_yolo11.engine.checkpoint_io import UnsafeCheckpointError
     try:
         sources = [weight_transfer.read_weights(p) for p in paths]
-    except (FileNotFoundError, ValueError, UnsafeCheckpointError) as err:
+    except (FileNotFoundError, ValueError) as err:
         die(str(err))
     result = weight_transfer.transfer(weight_transfer.model_state_shapes(cfg), sources)
     print(weight_transfer.format_table(result))
-    done, total = weight_transfer.summarise(result)
-    if not done:
-        die(f'--weights: none of the {total} tensors of this model fit any of {" ".join(paths)}')
+    if not result.state_dict:
+        die(f'--weights: none of the {len(result.status)} tensors of this model fit any of {" ".join(paths)}')
     cfg.load_from = weight_transfer.save_transferred(result, osp.join(cfg.work_dir, 'transferred_weights.pth'))
 
 

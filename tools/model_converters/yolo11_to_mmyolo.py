@@ -24,16 +24,11 @@ The key mapping is in ``fasternet_yolo11/models/utils/yolo11_converter.py`` (its
 """
 import argparse
 import os.path as osp
-import pickle
 from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
-from fasternet_yolo11.engine.checkpoint_io import (
-    UnsafeCheckpointError,
-    load_ultralytics_checkpoint,
-    load_weights_only,
-)
+from fasternet_yolo11.engine.checkpoint_io import read_state_dict_file
 from fasternet_yolo11.models.utils import yolo11_converter
 from fasternet_yolo11.models.utils.yolo11_converter import compare_state_dicts, convert_state_dict
 from fasternet_yolo11.utils.cli import REPO_ROOT, die, start
@@ -67,24 +62,9 @@ def read_source(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     """(Ultralytics-layout state dict, what is known of its origin) from a plain state-dict file or an
     Ultralytics ``.pt``; a file that is neither, or that could run code, ends the tool with one line."""
     try:
-        obj = load_weights_only(path, map_location='cpu')
-    except UnsafeCheckpointError:  # pickled objects: an Ultralytics model, read without running its pickle
-        try:
-            ckpt = load_ultralytics_checkpoint(path)
-        except pickle.UnpicklingError as e:  # UnsafeCheckpointError included
-            die(str(e))
-        origin = dict(ultralytics_version=ckpt['meta']['version'], ultralytics_date=ckpt['meta']['date'],
-                      ultralytics_weights=ckpt['source'])
-        return dict(ckpt['state_dict']), {k: v for k, v in origin.items() if isinstance(v, str)}
-    except RuntimeError as e:  # e.g. a truncated zip archive
-        die(f'cannot read {path!r}: {str(e).splitlines()[0]}')
-    for field in ('state_dict', 'model'):
-        if isinstance(obj, Mapping) and isinstance(obj.get(field), Mapping):
-            obj = obj[field]
-            break
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        die(f'{path} holds no state dict of tensors')
-    return dict(obj), {}
+        return read_state_dict_file(path)
+    except ValueError as e:
+        die(str(e))
 
 
 def load_source(path: str) -> Dict[str, torch.Tensor]:

@@ -21,6 +21,7 @@ most one per ``cooldown`` seconds; ``clear`` when an alarmed class has been abse
 in a row.
 """
 import collections
+import os
 import os.path as osp
 import threading
 import time
@@ -281,6 +282,5 @@ def overlay(img: np.ndarray, fps: float, latency_ms: float, alarms: Sequence[str
 
 def video_writer(path: str, fps: float, size_wh: Tuple[int, int]):
     """An mp4v writer (folder created)."""
-    import os
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     return cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, size_wh)

@@ -467,3 +467,32 @@ def load_ultralytics_checkpoint(path) -> dict:
         raise pickle.UnpicklingError(f'cannot read {path!r} as an Ultralytics checkpoint: '
                                      f'{str(err).splitlines()[0] if str(err) else type(err).__name__}') from err
     return {'state_dict': state_dict, 'source': source, 'meta': meta}
+
+
+def read_state_dict_file(path) -> Tuple[dict, dict]:
+    """(state dict, origin) of a weights file of any kind, read without running code: a torch file
+    of tensors (weights-only; a ``state_dict`` or ``model`` inside a checkpoint is unwrapped), or an
+    Ultralytics ``.pt`` (pickled modules: :func:`load_ultralytics_checkpoint`; ``origin`` then holds
+    ``ultralytics_version``, ``ultralytics_date`` and ``ultralytics_weights``, else it is empty).
+    The keys are the file's own. Raises ValueError (one line naming the file) otherwise, including
+    for a file that could run code."""
+    path = str(path)
+    try:
+        obj = load_weights_only(path, map_location='cpu')
+    except UnsafeCheckpointError:  # pickled objects: an Ultralytics model, read without running its pickle
+        try:
+            ckpt = load_ultralytics_checkpoint(path)
+        except pickle.UnpicklingError as err:  # UnsafeCheckpointError included
+            raise ValueError(str(err)) from None
+        origin = dict(ultralytics_version=ckpt['meta']['version'], ultralytics_date=ckpt['meta']['date'],
+                      ultralytics_weights=ckpt['source'])
+        return dict(ckpt['state_dict']), {k: v for k, v in origin.items() if isinstance(v, str)}
+    except RuntimeError as err:  # e.g. a truncated zip archive
+        raise ValueError(f'cannot read {path!r}: {str(err).splitlines()[0]}') from None
+    for field in ('state_dict', 'model'):
+        if isinstance(obj, dict) and isinstance(obj.get(field), dict):
+            obj = obj[field]
+            break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f'{path} holds no state dict of tensors')
+    return dict(obj), {}

@@ -25,10 +25,9 @@ The result is a partial state dict in the target's names; ``tools/train.py`` wri
 """
 import io
 import os.path as osp
-import pickle
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 
@@ -91,6 +90,7 @@ class TransferResult:
     status: Dict[str, str] = field(default_factory=dict)
     origin: Dict[str, str] = field(default_factory=dict)
     sources: List[Source] = field(default_factory=list)
+    _groups: Dict[str, str] = field(default_factory=dict, repr=False)  # target key -> group
 
     def counts(self) -> Dict[str, Dict[str, int]]:
         """group -> {tensors, transferred, shape, classes, missing}."""
@@ -104,43 +104,23 @@ class TransferResult:
     def keys_with(self, status: str, group: Optional[str] = None) -> List[str]:
         return [k for k, s in self.status.items() if s == status and (group is None or self._groups[k] == group)]
 
-    _groups: Dict[str, str] = field(default_factory=dict, repr=False)
-
-
-def _tensor_dict(obj) -> Optional[Dict[str, torch.Tensor]]:
-    for wrapper in ('state_dict', 'model'):
-        if isinstance(obj, Mapping) and isinstance(obj.get(wrapper), Mapping):
-            obj = obj[wrapper]
-            break
-    if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        return dict(obj)
-    return None
-
 
 def read_weights(path: str) -> Source:
     """A ``--weights`` file in detector names (see the module docstring).
 
     Raises:
-        FileNotFoundError, ValueError: one line naming the file and what is wrong;
-        ~fasternet_yolo11.engine.checkpoint_io.UnsafeCheckpointError: the file could run code.
+        FileNotFoundError, ValueError: one line naming the file and what is wrong (also for a file
+        that could run code).
     """
     from ..models.utils import fasternet_converter, yolo11_converter
-    from .checkpoint_io import UnsafeCheckpointError, load_ultralytics_checkpoint, load_weights_only
+    from .checkpoint_io import read_state_dict_file
     if not osp.isfile(path):
         raise FileNotFoundError(f'--weights file not found: {path!r}')
     try:
-        state = _tensor_dict(load_weights_only(path, map_location='cpu'))
-    except UnsafeCheckpointError:  # pickled objects: an Ultralytics model, read without running its pickle
-        try:
-            state = load_ultralytics_checkpoint(path)['state_dict']
-        except pickle.UnpicklingError as err:
-            raise ValueError(str(err)) from None
-        return Source(path, 'ultralytics', dict(yolo11_converter.convert_state_dict(state)))
-    except RuntimeError as err:  # a truncated or foreign file
-        raise ValueError(f'cannot read --weights {path!r}: {str(err).splitlines()[0]}') from None
-    if state is None:
-        raise ValueError(f'--weights {path!r} holds no state dict of tensors')
-    if any(k.startswith('model.') and k.split('.')[1].isdigit() for k in state):  # an Ultralytics state_dict
+        state, _ = read_state_dict_file(path)
+    except ValueError as err:
+        raise ValueError(f'--weights: {err}') from None
+    if any(k.startswith('model.') and k.split('.')[1].isdigit() for k in state):  # Ultralytics' names
         try:
             return Source(path, 'ultralytics', dict(yolo11_converter.convert_state_dict(state)))
         except (KeyError, ValueError) as err:
@@ -183,8 +163,7 @@ def transfer(target: Mapping[str, torch.Tensor], sources: Sequence[Source]) -> T
                 continue
             want = tuple(target[key].shape)
             if tuple(value.shape) == want:
-                result.state_dict[key] = value.detach().clone().to(target[key].dtype if target[key].is_floating_point()
-                                                                   and value.is_floating_point() else value.dtype)
+                result.state_dict[key] = value  # load_state_dict copies it into the model
                 result.status[key], result.origin[key] = 'transferred', source.path
             elif result.status[key] != 'transferred':
                 result.status[key] = 'classes' if key.startswith(CLASS_BRANCH) else 'shape'
@@ -236,8 +215,3 @@ def save_transferred(result: TransferResult, path: str) -> str:
     torch.save(ckpt, buf)
     atomic_write(buf.getvalue(), path)
     return path
-
-
-def summarise(result: TransferResult) -> Tuple[int, int]:
-    """(transferred, considered) tensor counts."""
-    return sum(s == 'transferred' for s in result.status.values()), len(result.status)
