@@ -38,11 +38,13 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
         '--scales', 'n', '--lines', 'yolo11', 'fasternet_lite', '--work-dir', work,
         '--img-size', '64', '--batch', '2', '--iters', '2', '--batch-iters', '1', '--warmup', '1',
         '--train-iters', '1', '--threads', '1', '--search', '--options',
+        '--backends', 'eager', 'fused', 'onnx', 'openvino', 'onnx_int8',
         '--train-data', fire_yaml, '--train-recipe', RECIPE])
     md = open(osp.join(work, 'report.md')).read()
     assert 'CPU:' in md and '1 intra-op threads' in md and 'onnxruntime' in md and 'input 64x64' in md
     header = table_rows(md, 'model')[0]
-    assert header[:6] == ['model', 'params (M)', 'GFLOPs', 'eager ms', 'fused ms', 'ORT ms']
+    assert header[:8] == ['model', 'params (M)', 'GFLOPs', 'eager ms', 'fused ms', 'ORT ms',
+                          'OpenVINO ms', 'ORT INT8 ms']
     assert header[-2:] == ['mAP50-95', 'mAP50']
     size_table, search_table = md.split('## Design search')
     rows = {r[0]: r for r in table_rows(size_table, 'YOLO11n')}
@@ -69,7 +71,9 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     saved = json.load(open(osp.join(work, 'report.json')))
     assert [m['label'] for m in saved['models']] == ['YOLO11n', 'YOLO11n-FasterNet-lite']
-    assert set(saved['models'][0]['speed']) == {'eager/cpu', 'fused/cpu', 'onnx/cpu', 'openvino/cpu'}
+    assert set(saved['models'][0]['speed']) == {'eager/cpu', 'fused/cpu', 'onnx/cpu', 'openvino/cpu',
+                                                'onnx_int8/cpu'}
+    assert 'ONNX Runtime INT8 latency' in md
     assert saved['models'][0]['train_peak_rss_mib'] > saved['models'][0]['infer_peak_rss_mib'] * 0.5
     # A finished training run of an unchanged config is reused, not repeated.
     capsys.readouterr()

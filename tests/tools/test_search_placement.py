@@ -47,3 +47,24 @@ def test_s_scale_runs_the_placement_set_only(tmp_path):
     assert got[0][0] == 'YOLO11s' and all(name for _, _, name in got[1:])
     cfg = Config.fromfile(dict((n, c) for _, c, n in got[1:])['both'])
     assert cfg.model.backbone.widen_factor == 0.5 and cfg.model.neck.csp_block.type == 'C3k2Faster'
+
+
+def test_combined_candidate_has_pconv_in_backbone_neck_and_head(tmp_path):
+    by_name = {name: config for _, config, name in entries(tmp_path, '--search-set', 'placement')}
+    m = MODELS.build(Config.fromfile(by_name['lite_neck_head']).model)
+    assert type(m.backbone).__name__ == 'FasterNet'
+    assert any(isinstance(x, C3k2Faster) for x in m.neck.modules())
+    assert isinstance(m.bbox_head.head_module.reg_preds[0][0][0], PConv)
+
+
+def test_search_names_picks_candidates_and_training_keeps_the_head(tmp_path):
+    got = entries(tmp_path, '--search-set', 'placement', '--search-scale', 's',
+                  '--search-names', 'head_pconv', 'lite_neck_head')
+    assert [name for _, _, name in got] == [None, 'head_pconv', 'lite_neck_head']
+    yaml_path = osp.join(tmp_path, 'd.yaml')
+    with open(yaml_path, 'w') as f:
+        f.write('path: .\ntrain: images\nval: images\nnames: [a, b, c]\n')
+    cfg = compare_report.training_config(got[1][1], compare_report.parse_args([]).train_recipe,
+                                         yaml_path)
+    head = cfg.model.bbox_head.head_module
+    assert head.pconv_n_div == 4 and head.num_classes == 3 and head.in_channels == [128, 256, 512]

@@ -3,7 +3,8 @@ slicing), ONNX Runtime and OpenVINO, on CPU and on CUDA when present (OpenVINO: 
 
     python tools/analysis_tools/benchmark.py configs/yolo11n_coco.py \\
         configs/yolo11n_fasternet_coco.py [--checkpoint CKPT ...] [--img-size 640] \\
-        [--batch 8] [--iters 50] [--warmup 10] [--backends eager fused onnx openvino] \\
+        [--batch 8] [--iters 50] [--warmup 10] \\
+        [--backends eager fused onnx openvino onnx_int8 openvino_int8] \\
         [--devices cpu cuda] [--threads N] [--pconv slicing|split_cat]
         [--memory-format channels_last|contiguous] [--compile]
         [--ort-opt disable|basic|extended|all] [--out bench.md]
@@ -22,6 +23,8 @@ of both PyTorch backends; ``--compile`` wraps them in ``torch.compile`` (inducto
 call compiles, the warm-up absorbs it); ``--ort-opt`` sets ONNX Runtime's graph optimisation
 level (default ``all``, ORT's own default). ``openvino`` compiles the same ONNX file as ``onnx``
 for the CPU with the latency hint and fp32 precision (``deploy.runners.openvino_compile``).
+``onnx_int8``/``openvino_int8`` run that file quantized to INT8 (ONNX Runtime QDQ, resp. NNCF;
+calibrated on random inputs: speed only, see ``deploy.runners``).
 """
 import argparse
 import os
@@ -30,7 +33,7 @@ import tempfile
 
 from fasternet_yolo11.analysis.timing import available_devices, hardware, time_it
 from fasternet_yolo11.deploy.inference import init_model
-from fasternet_yolo11.deploy.runners import BACKENDS, ORT_LEVELS, runners
+from fasternet_yolo11.deploy.runners import BACKENDS, CPU_ONLY, ORT_LEVELS, runners
 from fasternet_yolo11.utils import cli
 
 
@@ -94,7 +97,7 @@ def benchmark(args):
                                    args.ort_opt)
                     if make is None:
                         print(f'skipped: {backend} on {device} ('
-                              + ('CPU only' if backend == 'openvino' else 'no CUDA provider') + ')')
+                              + ('CPU only' if backend in CPU_ONLY else 'no CUDA provider') + ')')
                         continue
                     med, lo, hi = time_it(make(1), args.iters, args.warmup, sync)
                     bmed, _, _ = time_it(make(args.batch), args.iters, args.warmup, sync)
@@ -123,7 +126,7 @@ def markdown(hw, rows, args):
                f'| batch {args.batch} throughput img/s |')
     out.append('|---|---|---|---|---|---|')
     names = dict(eager='PyTorch eager', fused='PyTorch deploy (fused)', onnx='ONNX Runtime',
-                 openvino='OpenVINO')
+                 openvino='OpenVINO', onnx_int8='ONNX Runtime INT8', openvino_int8='OpenVINO INT8')
     for r in rows:
         out.append(f"| {r['model']} | {r['weights']} | {names[r['backend']]} | {r['device']} | "
                    f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f}) | {r['throughput']:.1f} |")

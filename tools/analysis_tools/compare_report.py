@@ -9,7 +9,8 @@ seed's T0 line, ``fasternet_lite`` = this project's CPU line) the COCO config
 ``configs/yolo11{scale}{line}_coco.py`` is measured in its own process (so that peak memory is
 that model's): parameters, MACs and Ultralytics-convention GFLOPs (2 x MACs) at ``--img-size``;
 throughput at ``--batch`` for PyTorch eager, PyTorch deploy (Conv+BN fused, PConv slicing,
-channels_last) and ONNX Runtime (see benchmark.py; the same on CUDA when torch sees a GPU); peak RSS of inference
+channels_last), ONNX Runtime and OpenVINO, fp32 and INT8 (see benchmark.py; the PyTorch and ONNX
+Runtime ones on CUDA too when torch sees a GPU); peak RSS of inference
 at ``--batch``; training images/s and peak RSS at ``--batch`` (synthetic batches, see
 train_speed.py). Batch-1 latency is then timed for all models of a scale together, in
 interleaved rounds (a busy spell of the machine slows every model alike, not just one).
@@ -30,8 +31,13 @@ from ``configs/_base_/models/faster_blocks.py``: C3k2-Faster in the backbone, th
 C3k variant, PConv in the head, lite + C3k2-Faster neck) against YOLO11 of ``--search-scale`` (n;
 ``s`` runs the placement set only, to confirm it), eager, fused and ONNX Runtime at batch 1 in the
 same interleaved rounds, with params, GFLOPs and training images/s. ``--search-set`` picks the
-sets; ``--train-search NAME ...`` (with ``--train-data``) also trains those search points, seeds
-as the main models, and adds their mAP to the search table.
+sets and ``--search-names`` some placements of it (e.g. the best of n, confirmed at s);
+``--train-search NAME ...`` (with ``--train-data``) also trains those search points, seeds as
+the main models, and adds their mAP to the search table (with ``--train-only``: trains only,
+``--lines`` with no names leaving the main lines out).
+
+``--backends`` are the main table's columns: eager, fused, ONNX Runtime, OpenVINO and both in
+INT8 (``deploy/runners.py``).
 
 Writes ``report.md``, ``report.png`` and ``report.json`` into ``--work-dir``.
 """
@@ -89,6 +95,9 @@ PLACEMENT_LABELS = {
     'lite_neck': 'lite + C3k2-Faster neck',
     'both_mlp1': 'C3k2-Faster, mlp_ratio 1, backbone + neck',
     'neck_head_pconv': 'C3k2-Faster neck + PConv head',
+    'lite_neck_head': 'lite + C3k2-Faster neck + PConv head',
+    'both_head': 'C3k2-Faster backbone + neck + PConv head',
+    'lite_neck_mlp1_head': 'lite + C3k2-Faster neck (mlp_ratio 1) + PConv head',
 }
 
 
@@ -105,7 +114,11 @@ def placement_space():
 PLACEMENT_SPACE = placement_space()
 # PConv forward per backend (eager: as trained). slicing and split_cat measured the same in the
 # fused and ONNX Runtime backends (see INFERENCE_OPTIONS); slicing is the deploy/export default.
-PCONV = dict(eager='split_cat', fused='slicing', onnx='slicing', openvino='slicing')
+PCONV = dict(eager='split_cat', fused='slicing', onnx='slicing', openvino='slicing',
+             onnx_int8='slicing', openvino_int8='slicing')
+# Column names of the backends in the main table.
+BACKEND_LABELS = dict(eager='eager', fused='fused', onnx='ORT', openvino='OpenVINO',
+                      onnx_int8='ORT INT8', openvino_int8='OpenVINO INT8')
 # The "fast inference path" study: each option against its baseline, n scale, CPU.
 # name -> (backend, device, runners() keyword arguments); the first three are the main table's.
 INFERENCE_OPTIONS = {
@@ -125,7 +138,10 @@ INFERENCE_OPTIONS = {
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--scales', nargs='+', default=['n', 's'], choices=list('nsmlx'))
-    p.add_argument('--lines', nargs='+', default=list(LINES), choices=list(LINES))
+    p.add_argument('--lines', nargs='*', default=list(LINES), choices=list(LINES),
+                   help='model lines of the main table (none: only the search)')
+    p.add_argument('--backends', nargs='+', default=list(BACKENDS), choices=list(BACKENDS),
+                   help='backends of the main table (the search always times eager, fused, onnx)')
     p.add_argument('--work-dir', default='work_dirs/compare_report')
     p.add_argument('--img-size', type=int, default=640)
     p.add_argument('--batch', type=int, default=8, help='batch of the throughput/training runs')
@@ -142,9 +158,14 @@ def parse_args(argv=None):
                    help='with --search: FasterNet backbone designs and/or PConv placements')
     p.add_argument('--search-scale', default='n', choices=list('nsmlx'),
                    help='scale of the placement search (the FasterNet designs are n only)')
+    p.add_argument('--search-names', nargs='+', default=None, metavar='NAME',
+                   choices=sorted(name for name, _, _ in PLACEMENT_SPACE.values()),
+                   help='with --search: only these placement candidates (names in '
+                   'configs/_base_/models/faster_blocks.py), e.g. to confirm the best at s')
     p.add_argument('--train-search', nargs='+', default=[], metavar='NAME',
                    help='with --search and --train-data: also train these search points '
-                   '(labels or placement names, e.g. neck both lite_neck)')
+                   '(labels or placement names, e.g. neck both lite_neck); with --train-only '
+                   'they are trained without measuring speed')
     p.add_argument('--options', action='store_true',
                    help='also time each inference option at the n scale')
     p.add_argument('--compile', action='store_true',
@@ -240,9 +261,9 @@ def interleaved_latency(configs, variants, args):
     return out
 
 
-def main_variants():
-    """The three backends of the main table, on every device: {'backend/device': ...}."""
-    return {f'{b}/{d}': (b, d, {}) for d in available_devices() for b in BACKENDS}
+def main_variants(backends=BACKENDS):
+    """The backends of the main table, on every device: {'backend/device': ...}."""
+    return {f'{b}/{d}': (b, d, {}) for d in available_devices() for b in backends}
 
 
 def run_worker(config, args, backends, log):
@@ -277,7 +298,8 @@ def training_config(config, recipe, data_yaml):
         names = tuple(load_data_config(data_yaml)['names'])
     cfg.model.backbone = copy.deepcopy(net.backbone)
     cfg.model.neck = copy.deepcopy(net.neck)
-    cfg.model.bbox_head.head_module.in_channels = net.bbox_head.head_module.in_channels
+    # the whole head module (a placement may change its convs), with the data's classes
+    cfg.model.bbox_head.head_module = copy.deepcopy(net.bbox_head.head_module)
     cfg.model.bbox_head.head_module.num_classes = len(names)
     cfg.model.train_cfg.assigner.num_classes = len(names)
     metainfo = dict(classes=names)
@@ -376,6 +398,8 @@ def search_entries(args):
                     for name, kwargs in SEARCH_SPACE.items()]
     if 'placement' in args.search_set:
         for label, (name, base, override) in PLACEMENT_SPACE.items():
+            if args.search_names is not None and name not in args.search_names:
+                continue
             if not osp.isfile(osp.join(REPO, 'configs', base.format(scale))):
                 print(f'skipped: {label} (no {base.format(scale)})')
                 continue
@@ -402,11 +426,14 @@ def markdown(models, search_rows, options, args, hw):
             f'once each (ms). Throughput: batch {b} (img/s). Fused = Conv+BN folded, PConv '
             f'slicing, channels_last: `tools/test.py --deploy`); ONNX Runtime: PConv '
             f'{PCONV["onnx"]}, graph '
-            'optimisation all; OpenVINO: the same ONNX file, CPU, fp32, latency hint. Training: '
+            'optimisation all; OpenVINO: the same ONNX file, CPU, fp32, latency hint; INT8: '
+            'that file statically quantized (ORT: QDQ, per-channel weights; OpenVINO: NNCF), '
+            'calibrated on random inputs (speed only; accuracy: quantize.py). Training: '
             f'forward+backward+step at batch {b}, synthetic batches (img/s). Peak RSS of the '
             'measuring process (MiB; it includes the ~0.4 GiB of the torch runtime).', '']
-    head = ['model', 'params (M)', 'GFLOPs', 'eager ms', 'fused ms', 'ORT ms', 'OpenVINO ms',
-            f'eager bs{b} img/s', f'fused bs{b} img/s', f'ORT bs{b} img/s', f'OpenVINO bs{b} img/s',
+    cols = args.backends
+    head = ['model', 'params (M)', 'GFLOPs', *[f'{BACKEND_LABELS[k]} ms' for k in cols],
+            *[f'{BACKEND_LABELS[k]} bs{b} img/s' for k in cols],
             f'inference peak RSS bs{b}', f'train img/s bs{b}', f'train peak RSS bs{b}']
     if 'cuda' in devices:
         head += ['CUDA eager ms', 'CUDA fused ms', f'CUDA peak MiB bs{b}']
@@ -419,8 +446,8 @@ def markdown(models, search_rows, options, args, hw):
         def get(key, field):
             return s.get(key, {}).get(field)
         row = [m['label'], fmt(m['params'] / 1e6, '.2f'), fmt(m['gflops'], '.2f')]
-        row += [fmt(get(f'{k}/cpu', 'median_ms')) for k in ('eager', 'fused', 'onnx', 'openvino')]
-        row += [fmt(get(f'{k}/cpu', 'throughput')) for k in ('eager', 'fused', 'onnx', 'openvino')]
+        row += [fmt(get(f'{k}/cpu', 'median_ms')) for k in cols]
+        row += [fmt(get(f'{k}/cpu', 'throughput')) for k in cols]
         row += [fmt(m.get('infer_peak_rss_mib'), '.0f'), fmt(m.get('train_images_per_s'), '.2f'),
                 fmt(m.get('train_peak_rss_mib'), '.0f')]
         if 'cuda' in devices:
@@ -504,6 +531,8 @@ def verdict(models):
         parts, accuracy = [], ''
         for key, name in (('eager/cpu', 'eager CPU latency'), ('fused/cpu', 'fused CPU latency'),
                           ('onnx/cpu', 'ONNX Runtime latency'), ('openvino/cpu', 'OpenVINO latency'),
+                          ('onnx_int8/cpu', 'ONNX Runtime INT8 latency'),
+                          ('openvino_int8/cpu', 'OpenVINO INT8 latency'),
                           ('fused/cuda', 'CUDA latency')):
             if key in m['speed'] and key in base['speed']:
                 r = m['speed'][key]['median_ms'] / base['speed'][key]['median_ms'] - 1
@@ -590,13 +619,13 @@ def main(argv=None):
             m = dict(config=config, label=label.format(scale), line=line, scale=scale)
             if not args.train_only:
                 print(f'measuring {m["label"]} ...', flush=True)
-                m.update(run_worker(config, args, list(BACKENDS), log))
+                m.update(run_worker(config, args, args.backends, log))
             models.append(m)
         if not args.train_only:
             print(f'batch-1 latency, {args.iters} interleaved rounds ...', flush=True)
             same_scale = [m for m in models if m['scale'] == scale]
-            latency = interleaved_latency([m['config'] for m in same_scale], main_variants(),
-                                          args)
+            latency = interleaved_latency([m['config'] for m in same_scale],
+                                          main_variants(args.backends), args)
             for m in same_scale:
                 for key, value in latency[m['config']].items():
                     m['speed'].setdefault(key, {}).update(value)
@@ -616,6 +645,12 @@ def main(argv=None):
             if args.train_data and (label in args.train_search or name in args.train_search):
                 r['train'] = train_seeds(osp.basename(config)[:-3], config, args, log)
             search_rows.append(r)
+    if args.search and args.train_only and args.train_search:
+        for label, config, name in search_entries(args):
+            if label in args.train_search or name in args.train_search:
+                search_rows.append(dict(label=label, config=config, placement=name,
+                                        train=train_seeds(osp.basename(config)[:-3], config,
+                                                          args, log)))
     options = {}
     if args.options and not args.train_only:
         variants = dict(INFERENCE_OPTIONS)
@@ -633,7 +668,7 @@ def main(argv=None):
                 continue
             m['train'] = train_seeds(osp.basename(m['config'])[:-3], m['config'], args, log)
     if args.train_only:
-        for m in models:
+        for m in models + search_rows:
             if m.get('train'):
                 print(f"{m['label']}: bbox mAP {m['train']['mAP']:.3f}, mAP50 "
                       f"{m['train']['mAP50']:.3f} (mean of seeds {args.seeds}: " + ', '.join(

@@ -30,7 +30,17 @@ faster_candidates = dict(
     both_mlp1=dict(backbone=dict(csp_block=dict(faster_block, mlp_ratio=1.0)),
                    neck=dict(csp_block=dict(faster_block, mlp_ratio=1.0))),
     neck_head_pconv=dict(neck=dict(csp_block=faster_block), **faster_head),
+    # The three places that each saved latency on their own, together: PConv in the backbone
+    # (lite), in the neck and in the head; and the same with C3k2-Faster in YOLO11's backbone.
+    lite_neck_head=dict(neck=dict(csp_block=faster_block), **faster_head),
+    both_head=dict(backbone=dict(csp_block=faster_block), neck=dict(csp_block=faster_block),
+                   **faster_head),
+    # lite + neck + head with the neck's hidden width halved (mlp_ratio 1: its 1x1 convs dominate).
+    lite_neck_mlp1_head=dict(neck=dict(csp_block=dict(faster_block, mlp_ratio=1.0)),
+                             **faster_head),
 )
 # Candidates on another base line than plain YOLO11 ('{}' is the scale letter).
-faster_candidate_bases = dict(lite_neck='yolo11{}_fasternet_lite_coco.py')
+faster_candidate_bases = dict(lite_neck='yolo11{}_fasternet_lite_coco.py',
+                              lite_neck_head='yolo11{}_fasternet_lite_coco.py',
+                              lite_neck_mlp1_head='yolo11{}_fasternet_lite_coco.py')
 del _c3k

@@ -1,4 +1,14 @@
-"""A deterministic synthetic fire/smoke dataset in the Ultralytics layout (the embedded default).
+"""Deterministic synthetic detection datasets in the Ultralytics layout (the embedded defaults).
+
+Two sets, each from one function:
+
+- ``make_fire_demo``: fire and smoke, the demo data of ``make demo`` and the comparison report;
+- ``make_clutter_demo``: a harder set so that a design verdict is not tuned to one dataset: four
+  classes (fire, smoke, person, car), 4-14 objects per image, most of them tiny (a third or more
+  of the boxes are under 16 px once the image is resized to 256), on cluttered backgrounds
+  (warm lamps, coloured shapes, lines, poles).
+
+The fire set's layout (the clutter set writes ``clutter_demo.yaml`` and its own classes.txt):
 
     <root>/fire_demo.yaml            data yaml (path: ., train: train/images, val: val/images)
     <root>/classes.txt               fire, smoke
@@ -21,6 +31,8 @@ import numpy as np
 
 CLASSES = ('fire', 'smoke')
 YAML_NAME = 'fire_demo.yaml'
+CLUTTER_CLASSES = ('fire', 'smoke', 'person', 'car')
+CLUTTER_YAML_NAME = 'clutter_demo.yaml'
 
 
 def _background(rng, h, w):
@@ -148,8 +160,89 @@ def render_scene(rng, height, width):
     return img, objects
 
 
-def make_fire_demo(root, num_train=400, num_val=100, img_size=320, seed=0):
-    """Write the demo dataset under ``root`` and return the path of its data yaml."""
+def _clutter(rng, img):
+    """Many small non-objects: warm dots and blobs, coloured shapes, thin lines and poles."""
+    h, w = img.shape[:2]
+    for _ in range(rng.integers(8, 25)):
+        colour = tuple(float(c) for c in rng.uniform(0, 255, 3))
+        if rng.random() < 0.3:  # warm, fire-coloured (BGR) so colour alone is not enough
+            colour = (rng.uniform(0, 60), rng.uniform(90, 200), rng.uniform(180, 255))
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            cv2.circle(img, (x, y), int(rng.integers(1, 6)), colour, -1)
+        elif kind == 1:
+            cv2.rectangle(img, (x, y), (x + int(rng.integers(2, 14)), y + int(rng.integers(2, 14))),
+                          colour, -1)
+        elif kind == 2:
+            cv2.line(img, (x, y), (int(rng.integers(0, w)), int(rng.integers(0, h))), colour,
+                     int(rng.integers(1, 3)))
+        else:  # a pole: tall and thin, like a standing person from afar
+            cv2.rectangle(img, (x, y), (x + int(rng.integers(1, 4)), y + int(rng.integers(8, 40))),
+                          colour, -1)
+
+
+def _draw_person(rng, img, size, x, y):
+    """A standing figure ``size`` px tall: head, torso, two legs. Returns its box."""
+    h, w = img.shape[:2]
+    colour = tuple(float(c) for c in rng.uniform(10, 240, 3))
+    skin = (rng.uniform(60, 140), rng.uniform(100, 170), rng.uniform(150, 230))
+    head = max(1, size // 8)
+    bw = max(2, size // 4)
+    cx = x + bw // 2
+    cv2.circle(img, (cx, y + head), head, skin, -1)
+    cv2.rectangle(img, (x, y + 2 * head), (x + bw, y + int(size * 0.6)), colour, -1)
+    leg = tuple(float(c) for c in rng.uniform(10, 120, 3))
+    lw = max(1, bw // 3)
+    cv2.rectangle(img, (x, y + int(size * 0.6)), (x + lw, y + size), leg, -1)
+    cv2.rectangle(img, (x + bw - lw, y + int(size * 0.6)), (x + bw, y + size), leg, -1)
+    box = [max(x, 0), max(y, 0), min(x + bw + 1, w), min(y + size + 1, h)]
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def _draw_car(rng, img, size, x, y):
+    """A side-view car ``size`` px long: body, cabin with window, two wheels. Returns its box."""
+    h, w = img.shape[:2]
+    colour = tuple(float(c) for c in rng.uniform(20, 250, 3))
+    bh = max(2, size // 4)
+    top = y + bh // 2
+    cv2.rectangle(img, (x, top), (x + size, top + bh), colour, -1)
+    cv2.rectangle(img, (x + size // 4, y), (x + size * 3 // 4, top), colour, -1)
+    cv2.rectangle(img, (x + size // 3, y + max(1, bh // 6)), (x + size * 2 // 3, top),
+                  (rng.uniform(150, 230),) * 3, -1)
+    r = max(1, size // 9)
+    for wx in (x + size // 5, x + size * 4 // 5):
+        cv2.circle(img, (wx, top + bh), r, (20.0, 20.0, 20.0), -1)
+    box = [max(x, 0), max(y, 0), min(x + size + 1, w), min(top + bh + r + 1, h)]
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def render_clutter_scene(rng, height, width):
+    """The clutter set's scene. Returns (BGR uint8 image, list of (class_id, [x1, y1, x2, y2]))."""
+    img = _background(rng, height, width)
+    _distractors(rng, img)
+    _clutter(rng, img)
+    side = min(height, width)
+    objects = []
+    for _ in range(rng.integers(4, 15)):
+        cls = int(rng.integers(0, len(CLUTTER_CLASSES)))
+        # log-uniform from 6 px to 0.4 of the image: most objects are small, few are large.
+        size = int(math.exp(rng.uniform(math.log(6), math.log(side * 0.4))))
+        x = int(rng.integers(0, max(1, width - size)))
+        y = int(rng.integers(0, max(1, height - size)))
+        draw = (_draw_fire, _draw_smoke, _draw_person, _draw_car)[cls]
+        box = draw(rng, img, max(size, 8) if cls == 1 else size, x, y)
+        if box is not None:
+            objects.append((cls, box))
+    if rng.random() < 0.3:
+        img = cv2.GaussianBlur(img, (3, 3), 0)
+    img = np.clip(img + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+    objects = [(c, b) for c, b in objects if b[2] - b[0] >= 3 and b[3] - b[1] >= 3]
+    return img, objects
+
+
+def _write_dataset(root, render, classes, yaml_name, title, num_train, num_val, img_size, seed):
+    """Render ``num_train``/``num_val`` scenes under ``root``; returns the data yaml's path."""
     sizes = [(img_size, img_size), (img_size * 3 // 4, img_size), (img_size, img_size * 3 // 4)]
     for split, count, split_seed in (('train', num_train, seed), ('val', num_val, seed + 1)):
         rng = np.random.default_rng(split_seed)
@@ -158,7 +251,7 @@ def make_fire_demo(root, num_train=400, num_val=100, img_size=320, seed=0):
         os.makedirs(lbl_dir, exist_ok=True)
         for i in range(count):
             h, w = sizes[int(rng.integers(0, len(sizes)))]
-            img, objects = render_scene(rng, h, w)
+            img, objects = render(rng, h, w)
             name = f'{split}_{i:05d}'
             cv2.imwrite(osp.join(img_dir, name + '.jpg'), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
             with open(osp.join(lbl_dir, name + '.txt'), 'w') as f:
@@ -166,10 +259,23 @@ def make_fire_demo(root, num_train=400, num_val=100, img_size=320, seed=0):
                     f.write(f'{cls} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} '
                             f'{(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n')
     with open(osp.join(root, 'classes.txt'), 'w') as f:
-        f.write('\n'.join(CLASSES) + '\n')
-    yaml_path = osp.join(root, YAML_NAME)
+        f.write('\n'.join(classes) + '\n')
+    yaml_path = osp.join(root, yaml_name)
     with open(yaml_path, 'w') as f:
-        f.write('# Synthetic fire/smoke demo data (projects/fasternet_yolo11/demo_data.py)\n'
+        f.write(f'# {title} (projects/fasternet_yolo11/datasets/demo_data.py)\n'
                 'path: .\ntrain: train/images\nval: val/images\n'
-                f'names: [{", ".join(CLASSES)}]\n')
+                f'names: [{", ".join(classes)}]\n')
     return yaml_path
+
+
+def make_fire_demo(root, num_train=400, num_val=100, img_size=320, seed=0):
+    """Write the fire/smoke demo dataset under ``root`` and return the path of its data yaml."""
+    return _write_dataset(root, render_scene, CLASSES, YAML_NAME, 'Synthetic fire/smoke demo data',
+                          num_train, num_val, img_size, seed)
+
+
+def make_clutter_demo(root, num_train=400, num_val=100, img_size=320, seed=0):
+    """Write the harder four-class clutter dataset under ``root``; returns its data yaml's path."""
+    return _write_dataset(root, render_clutter_scene, CLUTTER_CLASSES, CLUTTER_YAML_NAME,
+                          'Synthetic four-class clutter data, mostly small objects',
+                          num_train, num_val, img_size, seed)

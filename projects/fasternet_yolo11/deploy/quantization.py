@@ -152,7 +152,11 @@ def quantize(fp32_path: str, out_path: str, images: CalibrationImages, engine: s
             )
             from onnxruntime.quantization.shape_inference import quant_pre_process
             pre = osp.join(tmp, 'pre.onnx')
-            quant_pre_process(fp32_path, pre)
+            # ORT's symbolic shape inference gives up on a symbolic batch dim through the
+            # head's reshapes; ONNX's own shape inference (still run) is enough for a CNN.
+            dynamic = any(d.dim_param for i in src.graph.input
+                          for d in i.type.tensor_type.shape.dim)
+            quant_pre_process(fp32_path, pre, skip_symbolic_shape=dynamic)
             pre_model = _name_nodes(onnx.load(pre))
             onnx.save(pre_model, pre)
             groups = fp32_nodes(pre_model, keep_fp32)

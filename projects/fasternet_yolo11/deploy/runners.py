@@ -1,19 +1,28 @@
-"""One detector, run four ways for speed measurements: PyTorch eager, PyTorch deploy form, ONNX
-Runtime and OpenVINO.
+"""One detector, run six ways for speed measurements: PyTorch eager, PyTorch deploy form, ONNX
+Runtime and OpenVINO in fp32, and ONNX Runtime and OpenVINO in INT8.
 
 ``eager`` is the model as trained; ``fused`` is its deploy form (Conv+BN folded, PConv in the
 given forward, channels_last weights unless told otherwise); ``onnx`` is the same fused network
 exported (TorchScript exporter, opset 17, dynamic batch) and run in an ONNX Runtime session;
 ``openvino`` is that same ONNX file compiled by OpenVINO for the CPU (:func:`openvino_compile`:
-latency hint, fp32 inference precision, so that it computes what the others compute). All four
-run the network alone (image tensor -> the six raw head outputs, see
+latency hint, fp32 inference precision, so that it computes what the others compute).
+``onnx_int8`` and ``openvino_int8`` are that ONNX file statically quantized
+(:func:`~fasternet_yolo11.deploy.quantization.quantize`: ONNX Runtime's QDQ quantizer, resp. NNCF)
+and run in ONNX Runtime, resp. OpenVINO; they calibrate on random inputs, which sets the scales
+but not the speed (quantize a checkpoint for accuracy with ``tools/deployment/quantize.py``).
+All six run the network alone (image tensor -> the six raw head outputs, see
 :class:`~fasternet_yolo11.deploy.RawOutputs`), not decoding or NMS, so that they compare.
 """
 import copy
 import os
 import os.path as osp
 
-BACKENDS = ('eager', 'fused', 'onnx', 'openvino')
+BACKENDS = ('eager', 'fused', 'onnx', 'openvino', 'onnx_int8', 'openvino_int8')
+# INT8 backend -> the quantization engine of deploy/quantization.py that makes its model.
+INT8_ENGINES = dict(onnx_int8='ort', openvino_int8='openvino')
+CPU_ONLY = ('openvino', 'onnx_int8', 'openvino_int8')
+# Random inputs that calibrate the INT8 speed models (speed does not depend on the scales).
+SPEED_CALIB_IMAGES = 4
 # ONNX Runtime graph optimisation levels by short name.
 ORT_LEVELS = dict(disable='ORT_DISABLE_ALL', basic='ORT_ENABLE_BASIC',
                   extended='ORT_ENABLE_EXTENDED', all='ORT_ENABLE_ALL')
@@ -51,8 +60,8 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
     batch and returning its raw outputs; None when the backend cannot run on ``device``
     (ONNX Runtime without its CUDA provider).
 
-    ``model`` is copied, never changed. ``pconv``: the PConv forward of the ``fused``, ``onnx``
-    and ``openvino`` backends (OpenVINO runs on CPU only). ``threads``: ONNX Runtime's and
+    ``model`` is copied, never changed. ``pconv``: the PConv forward of every backend but
+    ``eager`` (OpenVINO and the INT8 backends run on CPU only: :data:`CPU_ONLY`). ``threads``: ONNX Runtime's and
     OpenVINO's intra-op threads (torch keeps its own
     setting). ``tmpdir``: where the ONNX file is written. ``channels_last`` None keeps each
     PyTorch backend's own layout (eager NCHW, fused NHWC). ``compile`` wraps the PyTorch
@@ -84,7 +93,7 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
             return run
         return make
     import onnxruntime as ort
-    if device == 'cuda' and (backend == 'openvino'
+    if device == 'cuda' and (backend in CPU_ONLY
                              or 'CUDAExecutionProvider' not in ort.get_available_providers()):
         return None
     path = osp.join(tmpdir, f'model_{len(os.listdir(tmpdir))}.onnx')
@@ -93,7 +102,16 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
         torch.onnx.export(net, (torch.zeros(1, 3, *img_hw),), path, dynamo=False,
                           opset_version=17, input_names=['images'], output_names=outputs,
                           dynamic_axes={n: {0: 'batch'} for n in ['images'] + outputs})
-    if backend == 'openvino':
+    if backend in INT8_ENGINES:
+        import numpy as np
+
+        from .quantization import quantize
+        rng = np.random.default_rng(0)
+        calib = [rng.random((1, 3, *img_hw), dtype=np.float32) for _ in range(SPEED_CALIB_IMAGES)]
+        int8_path = path[:-len('.onnx')] + '_int8.onnx'
+        quantize(path, int8_path, calib, INT8_ENGINES[backend])
+        path = int8_path
+    if backend in ('openvino', 'openvino_int8'):
         compiled = openvino_compile(path, threads)
 
         def make(batch):
