@@ -24,9 +24,10 @@ def test_all_twenty_one_configs_exist():
             assert f'yolo11{s}_{kind}.py' in names
     for demo in ('yolo11n', 'yolo11n_fasternet', 'yolo11n_fasternet_lite'):
         assert f'{demo}_fire_demo.py' in names
-    for s in 'ns':  # the CPU line ships for the scales it was measured at
+    for s in 'ns':  # the CPU lines ship for the scales they were measured at
         for kind in ('coco', 'fire'):
             assert f'yolo11{s}_fasternet_lite_{kind}.py' in names
+            assert f'yolo11{s}_fasternet_pconv_{kind}.py' in names
 
 
 def test_demo_configs_differ_only_in_the_network():
@@ -58,7 +59,10 @@ def test_config_is_consistent(path):
     assert switch.switch_epoch == cfg.train_cfg.max_epochs - cfg.close_mosaic_epochs
     assert cfg.default_hooks.param_scheduler.max_epochs == cfg.train_cfg.max_epochs
     assert cfg.optim_wrapper.optimizer.batch_size_per_gpu == cfg.train_dataloader.batch_size
-    if 'fasternet' in path:
+    if '_pconv' in path:  # FasterNet's block inside YOLO11: its backbone, PConv neck and head
+        assert cfg.model.backbone.type == 'YOLO11CSPDarknet'
+        assert cfg.model.neck.csp_block.type == 'C3k2Faster' and head.pconv_n_div == 4
+    elif 'fasternet' in path:
         assert cfg.model.backbone.type == 'FasterNet' and cfg.model.neck.p5_context
 
 
@@ -71,7 +75,8 @@ def test_seed_defaults_and_widen_factors():
 
 
 @pytest.mark.parametrize('name', ['yolo11n_fasternet_fire.py', 'yolo11s_fasternet_fire.py',
-                                  'yolo11n_fasternet_lite_fire.py', 'yolo11s_fasternet_lite_fire.py'])
+                                  'yolo11n_fasternet_lite_fire.py', 'yolo11s_fasternet_lite_fire.py',
+                                  'yolo11n_fasternet_pconv_fire.py'])
 def test_fasternet_detector_builds_and_runs(name):
     init_default_scope('mmyolo')
     model = MODELS.build(load(name).model).eval()

@@ -148,3 +148,26 @@ def test_quantize_tool(data_yaml, tmp_path):
     log = run_tool('tools/deployment/test_exported.py', CONFIG, out, '--data', data_yaml,
                    '--max-images', '4').out
     assert 'coco/bbox_mAP' in log
+
+
+@pytest.mark.parametrize('backend', ['onnx_int8', 'openvino_int8'])
+def test_int8_speed_runners_compute_the_network(backend, tmp_path):
+    """benchmark/compare_report's INT8 backends run the quantized export of the same network:
+    the head outputs keep their shapes and stay close to fp32's (random-input calibration)."""
+    import torch
+
+    from fasternet_yolo11.deploy.inference import init_model
+    from fasternet_yolo11.deploy.runners import BACKENDS, runners
+    from fasternet_yolo11.utils.cli import load_config
+    assert backend in BACKENDS
+    model = init_model(load_config(CONFIG), CKPT)
+
+    def outputs(name):
+        make = runners(model, name, 'cpu', (64, 64), 'slicing', 1, str(tmp_path))
+        torch.manual_seed(0)  # the same random input
+        return [np.asarray(o) for o in make(2)()]
+    ref, out = outputs('onnx'), outputs(backend)
+    assert [o.shape for o in out] == [o.shape for o in ref] and ref[0].shape[0] == 2
+    for a, b in zip(ref, out):
+        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9  # quantized, not another network
+    assert runners(model, backend, 'cuda', (64, 64), 'slicing', 1, str(tmp_path)) is None

@@ -5,6 +5,7 @@
 # (PLACEMENT_SPACE there) against YOLO11n. A leaf config uses one as
 #   _base_ = ['./_base_/models/yolo11.py', './_base_/models/faster_blocks.py']
 #   model = _base_.faster_candidates.neck   # or backbone / both / ..., then the scale's fields
+# The shipped line configs/yolo11{n,s}_fasternet_pconv_*.py is the `neck_head_pconv` candidate.
 # Blocks: projects/fasternet_yolo11/models/layers/faster_blocks.py (C3k2Faster, C3kFaster, FasterBottleneck).
 
 # The FasterNet block as in the paper: PConv on 1/4 of the channels, hidden width 2C, the CSP layer's SiLU.
@@ -12,7 +13,8 @@ faster_block = dict(type='C3k2Faster', n_div=4, mlp_ratio=2.0)
 # The same with every C3k2 in its C3k variant (C3kFaster: 2 FasterBottlenecks), YOLO11 m/l/x's rule.
 _c3k = dict(csp_block=faster_block, force_c3k=True)
 # PConv + 1x1 instead of each 3x3 conv of the head's box branch (the class branch is depthwise already).
-faster_head = dict(bbox_head=dict(head_module=dict(pconv_n_div=4)))
+head_pconv_n_div = 4
+faster_head = dict(bbox_head=dict(head_module=dict(pconv_n_div=head_pconv_n_div)))
 
 # name -> model override; the base is configs/yolo11{scale}_coco.py unless `faster_candidate_bases` says.
 faster_candidates = dict(
