@@ -100,6 +100,16 @@ PLACEMENT_LABELS = {
     'lite_neck_head': 'lite + C3k2-Faster neck + PConv head',
     'both_head': 'C3k2-Faster backbone + neck + PConv head',
     'lite_neck_mlp1_head': 'lite + C3k2-Faster neck (mlp_ratio 1) + PConv head',
+    'relu': 'ReLU (no PConv)',
+    'merging': 'patch merging (no PConv)',
+    'relu_merging': 'ReLU + patch merging (no PConv)',
+    'merging_head': 'patch merging + PConv head',
+    'merging_neck_head': 'patch merging + C3k2-Faster neck + PConv head',
+    'merging_both_head': 'patch merging + C3k2-Faster backbone + neck + PConv head',
+    'relu_head': 'ReLU + PConv head',
+    'relu_merging_head': 'ReLU + patch merging + PConv head',
+    'relu_merging_neck_head': 'ReLU + patch merging + C3k2-Faster neck + PConv head',
+    'relu_merging_both_head': 'ReLU + patch merging + C3k2-Faster backbone + neck + PConv head',
 }
 
 

@@ -9,8 +9,9 @@ demo/image_demo.py. Takes ``end2end`` models (NMS in the graph) and ``raw`` ones
 and passed through mmcv's NMS with the stored thresholds). ``--backend openvino`` runs the same
 file in OpenVINO (CPU, fp32) with the same pre- and post-processing
 (``fasternet_yolo11.deploy.inference.ExportedDetector``); an INT8 model from quantize.py runs
-in either. The threshold is the best-F1 threshold stored in the model's metadata (from the
-checkpoint) unless ``--score-thr`` is given (``fasternet_yolo11/deploy/frame_detector.py``).
+in either (an OpenVINO IR, ``.xml`` from ``--backend openvino``, in OpenVINO only). The threshold
+is the best-F1 threshold stored in the model's metadata (from the checkpoint) unless
+``--score-thr`` is given (``fasternet_yolo11/deploy/frame_detector.py``).
 """
 import argparse
 import os.path as osp

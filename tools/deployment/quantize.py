@@ -12,10 +12,11 @@ through the config's test pipeline and the data preprocessor's normalisation, as
 
 * ``--backend ort``: ONNX Runtime ``quantize_static``, QDQ, per-channel int8 weights, uint8
   activations, MinMax calibration (``--calibrate-method``);
-* ``--backend openvino``: NNCF (target CPU, preset MIXED).
+* ``--backend openvino``: NNCF on the OpenVINO model (target CPU, preset MIXED).
 
-Both write a QDQ ``.onnx`` with the fp32 file's metadata, which runs in ONNX Runtime and in
-OpenVINO (``onnx_demo.py --backend``, ``test_exported.py --backend``, benchmark). The decoding
+``ort`` writes a QDQ ``.onnx``, which runs in ONNX Runtime and in OpenVINO; ``openvino`` an
+OpenVINO IR (``.xml`` + ``.bin``), which runs in OpenVINO only. Both keep the fp32 file's
+metadata (``onnx_demo.py --backend``, ``test_exported.py --backend``, benchmark). The decoding
 after the head's last convs always stays fp32; ``--keep-fp32 first`` keeps the first conv
 (it sees the image) and ``head`` the head's last convs (logits and box distributions) fp32 too.
 Compare the mAP of both files with tools/deployment/test_exported.py.
@@ -37,7 +38,8 @@ def parse_args(argv=None):
     p.add_argument('--num-images', type=int, default=200)
     p.add_argument('--backend', default='ort', choices=('ort', 'openvino'),
                    help='ort: ONNX Runtime quantize_static; openvino: NNCF')
-    p.add_argument('--out', default=None, help='default: <config name>_int8_<backend>.onnx')
+    p.add_argument('--out', default=None,
+                   help='default: <config name>_int8_<backend>.onnx (.xml for openvino)')
     p.add_argument('--fp32-out', default=None, help='also keep the fp32 export here')
     p.add_argument('--keep-fp32', nargs='*', default=[], choices=('first', 'head'),
                    help='leave the first conv and/or the head\'s last convs in fp32')
@@ -63,11 +65,19 @@ def export_fp32(cfg, model, out, img_hw=None):
 def main(argv=None):
     args = parse_args(argv)
     from fasternet_yolo11.deploy.inference import OnnxDetector, init_model
-    from fasternet_yolo11.deploy.quantization import CalibrationImages, calibration_files, quantize
+    from fasternet_yolo11.deploy.quantization import (
+        CalibrationImages,
+        calibration_files,
+        int8_suffix,
+        quantize,
+    )
     from fasternet_yolo11.utils.config_utils import apply_checkpoint_settings
+    suffix = int8_suffix(args.backend)
+    if args.out and not args.out.lower().endswith(suffix):
+        cli.die(f'--backend {args.backend} writes a {suffix} file: --out {args.out} should end with {suffix}')
     cfg = cli.load_config(args.config)
     cli.check_checkpoint(args.checkpoint)
-    out = args.out or f'{osp.splitext(osp.basename(args.config))[0]}_int8_{args.backend}.onnx'
+    out = args.out or f'{osp.splitext(osp.basename(args.config))[0]}_int8_{args.backend}{suffix}'
     with cli.one_line_errors():
         for note in apply_checkpoint_settings(cfg, args.checkpoint):
             print(f'note: {note}')

@@ -1,6 +1,7 @@
-"""Evaluate an exported model (fp32 or INT8 ONNX) with the config's COCO metric on its val set.
+"""Evaluate an exported model (fp32 or INT8 ONNX, or an OpenVINO INT8 IR) with the config's COCO
+metric on its val set.
 
-    python tools/deployment/test_exported.py CONFIG MODEL.onnx [--backend onnxruntime|openvino]
+    python tools/deployment/test_exported.py CONFIG MODEL.onnx|MODEL.xml [--backend onnxruntime|openvino]
         [--data DATA_YAML] [--max-images N] [--threads N] [--out metrics.json]
 
 The val dataloader and ``val_evaluator`` of CONFIG (``--data``: that Ultralytics yaml's val
@@ -19,7 +20,8 @@ from fasternet_yolo11.utils import cli
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
-    p.add_argument('model', help='an .onnx file from export_onnx.py or quantize.py')
+    p.add_argument('model', help='an .onnx file from export_onnx.py or quantize.py, or an OpenVINO '
+                   'IR (.xml) from quantize.py --backend openvino')
     p.add_argument('--backend', default='onnxruntime', choices=('onnxruntime', 'openvino'))
     p.add_argument('--data', metavar='YAML', help='evaluate on this Ultralytics data yaml (val)')
     p.add_argument('--max-images', type=int, default=None, help='only the first N val images')

@@ -16,6 +16,15 @@ _c3k = dict(csp_block=faster_block, force_c3k=True)
 head_pconv_n_div = 4
 faster_head = dict(bbox_head=dict(head_module=dict(pconv_n_div=head_pconv_n_div)))
 
+# FasterNet's two other CPU choices, as ingredients of the placements below: ReLU, which ONNX Runtime
+# and OpenVINO fuse into the conv (SiLU costs a separate pass over every map), and patch merging
+# (2x2 stride-2 convs instead of 3x3: 4/9 of the multiply-adds of YOLO11's downsampling).
+faster_act = dict(type='ReLU', inplace=True)
+_relu = dict(act_cfg=faster_act)
+_relu_merging = dict(act_cfg=faster_act, downsample_kernel=2)
+_relu_head = dict(head_module=dict(act_cfg=faster_act))
+_relu_pconv_head = dict(head_module=dict(act_cfg=faster_act, pconv_n_div=head_pconv_n_div))
+
 # name -> model override; the base is configs/yolo11{scale}_coco.py unless `faster_candidate_bases` says.
 faster_candidates = dict(
     backbone=dict(backbone=dict(csp_block=faster_block)),
@@ -40,9 +49,28 @@ faster_candidates = dict(
     # lite + neck + head with the neck's hidden width halved (mlp_ratio 1: its 1x1 convs dominate).
     lite_neck_mlp1_head=dict(neck=dict(csp_block=dict(faster_block, mlp_ratio=1.0)),
                              **faster_head),
+    # The ingredients alone (no PConv), to tell what each buys.
+    relu=dict(backbone=_relu, neck=_relu, bbox_head=_relu_head),
+    merging=dict(backbone=dict(downsample_kernel=2), neck=dict(downsample_kernel=2)),
+    relu_merging=dict(backbone=_relu_merging, neck=_relu_merging, bbox_head=_relu_head),
+    # PConv where it paid (the head's box convs, then the CSP blocks) with patch merging, keeping
+    # YOLO11's SiLU ...
+    merging_head=dict(backbone=dict(downsample_kernel=2), neck=dict(downsample_kernel=2), **faster_head),
+    merging_neck_head=dict(backbone=dict(downsample_kernel=2),
+                           neck=dict(downsample_kernel=2, csp_block=faster_block), **faster_head),
+    merging_both_head=dict(backbone=dict(downsample_kernel=2, csp_block=faster_block),
+                           neck=dict(downsample_kernel=2, csp_block=faster_block), **faster_head),
+    # ... and on FasterNet's ReLU.
+    relu_head=dict(backbone=_relu, neck=_relu, bbox_head=_relu_pconv_head),
+    relu_merging_head=dict(backbone=_relu_merging, neck=_relu_merging, bbox_head=_relu_pconv_head),
+    relu_merging_neck_head=dict(backbone=_relu_merging, neck=dict(_relu_merging, csp_block=faster_block),
+                                bbox_head=_relu_pconv_head),
+    relu_merging_both_head=dict(backbone=dict(_relu_merging, csp_block=faster_block),
+                                neck=dict(_relu_merging, csp_block=faster_block),
+                                bbox_head=_relu_pconv_head),
 )
 # Candidates on another base line than plain YOLO11 ('{}' is the scale letter).
 faster_candidate_bases = dict(lite_neck='yolo11{}_fasternet_lite_coco.py',
                               lite_neck_head='yolo11{}_fasternet_lite_coco.py',
                               lite_neck_mlp1_head='yolo11{}_fasternet_lite_coco.py')
-del _c3k
+del _c3k, _relu, _relu_merging, _relu_head, _relu_pconv_head

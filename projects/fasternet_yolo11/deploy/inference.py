@@ -210,6 +210,30 @@ def video_fps(path: str) -> float:
     return fps
 
 
+# Where an OpenVINO IR (.xml, written by quantize.py's NNCF engine) keeps the export's metadata.
+IR_METADATA_KEY = 'fasternet_yolo11'
+
+
+def is_openvino_ir(path: str) -> bool:
+    """An OpenVINO IR (``model.xml`` beside its ``model.bin``) rather than an ONNX file."""
+    return path.lower().endswith('.xml')
+
+
+def read_metadata(path: str) -> Dict[str, str]:
+    """The export's metadata (``deploy/onnx_export.py``: mode, classes, pipeline, ...) as strings:
+    an ONNX file's ``metadata_props``, or an OpenVINO IR's ``rt_info`` under
+    :data:`IR_METADATA_KEY` (the same keys)."""
+    if is_openvino_ir(path):
+        import openvino as ov
+        model = ov.Core().read_model(path)
+        if not model.has_rt_info(IR_METADATA_KEY):
+            raise ValueError(f'{path} has no {IR_METADATA_KEY} metadata: not written by this project\'s '
+                             'quantize.py')
+        return {k: v.astype(str) for k, v in model.get_rt_info()[IR_METADATA_KEY].items()}
+    import onnx
+    return {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+
+
 class ExportedDetector:
     """An exported model (``deploy/onnx_export.py``) with the preprocessing stored in its
     metadata: ``pipeline`` (the config's test pipeline, for :func:`build_preprocess`),
@@ -221,8 +245,7 @@ class ExportedDetector:
     backend = None
 
     def __init__(self, path: str, device: str = 'cpu', threads: int = 0):
-        import onnx
-        meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        meta = read_metadata(path)
         self.path = path
         self.meta = meta
         self.mode = meta.get('mode', 'end2end')
@@ -295,6 +318,8 @@ class OnnxDetector(ExportedDetector):
 
     def _open(self, path, device, threads):
         from .runners import ort_session
+        if is_openvino_ir(path):
+            raise ValueError(f'{path} is an OpenVINO IR: run it with the openvino backend')
         self.session = ort_session(path, threads, device=device)
 
     def run(self, images):
@@ -303,7 +328,7 @@ class OnnxDetector(ExportedDetector):
 
 class OpenVinoDetector(ExportedDetector):
     """:class:`ExportedDetector` compiled by OpenVINO for the CPU (fp32, latency hint; see
-    :func:`~fasternet_yolo11.deploy.runners.openvino_compile`)."""
+    :func:`~fasternet_yolo11.deploy.runners.openvino_compile`): an ONNX file or an OpenVINO IR."""
 
     backend = 'openvino'
 

@@ -7,9 +7,10 @@ exported (TorchScript exporter, opset 17, dynamic batch) and run in an ONNX Runt
 ``openvino`` is that same ONNX file compiled by OpenVINO for the CPU (:func:`openvino_compile`:
 latency hint, fp32 inference precision, so that it computes what the others compute).
 ``onnx_int8`` and ``openvino_int8`` are that ONNX file statically quantized
-(:func:`~fasternet_yolo11.deploy.quantization.quantize`: ONNX Runtime's QDQ quantizer, resp. NNCF)
-and run in ONNX Runtime, resp. OpenVINO; they calibrate on random inputs, which sets the scales
-but not the speed (quantize a checkpoint for accuracy with ``tools/deployment/quantize.py``).
+(:func:`~fasternet_yolo11.deploy.quantization.quantize`: ONNX Runtime's QDQ quantizer, resp. NNCF
+on the OpenVINO model, an IR) and run in ONNX Runtime, resp. OpenVINO; they calibrate on random
+inputs, which sets the scales but not the speed (quantize a checkpoint for accuracy with
+``tools/deployment/quantize.py``).
 All six run the network alone (image tensor -> the six raw head outputs, see
 :class:`~fasternet_yolo11.deploy.RawOutputs`), not decoding or NMS, so that they compare.
 """
@@ -41,7 +42,8 @@ def ort_session(path, threads=0, ort_opt='all', device='cpu'):
 
 
 def openvino_compile(path, threads=0, device='CPU', precision='f32'):
-    """An OpenVINO compiled model of the ONNX file ``path`` (read directly, no conversion step):
+    """An OpenVINO compiled model of ``path``, an ONNX file (read directly, no conversion step)
+    or an OpenVINO IR (``.xml``):
     ``PERFORMANCE_HINT=LATENCY`` as Ultralytics' runtime does, ``INFERENCE_PRECISION_HINT``
     ``precision`` (f32 by default: on CPUs with bf16 units OpenVINO would otherwise compute in
     bf16), ``INFERENCE_NUM_THREADS`` when ``threads``. Call it with ``{'images': x}``; it
@@ -105,11 +107,12 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
     if backend in INT8_ENGINES:
         import numpy as np
 
-        from .quantization import quantize
+        from .quantization import int8_suffix, quantize
         rng = np.random.default_rng(0)
         calib = [rng.random((1, 3, *img_hw), dtype=np.float32) for _ in range(SPEED_CALIB_IMAGES)]
-        int8_path = path[:-len('.onnx')] + '_int8.onnx'
-        quantize(path, int8_path, calib, INT8_ENGINES[backend])
+        engine = INT8_ENGINES[backend]
+        int8_path = path[:-len('.onnx')] + '_int8' + int8_suffix(engine)
+        quantize(path, int8_path, calib, engine)
         path = int8_path
     if backend in ('openvino', 'openvino_int8'):
         compiled = openvino_compile(path, threads)

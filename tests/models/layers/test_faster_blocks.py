@@ -196,6 +196,47 @@ def test_head_pconv_makes_the_head_lighter():
     assert n_params(head.bbox_head) < n_params(plain.bbox_head)
 
 
+# YOLO11n's stride-2 convs (in, out): stem, the four stages, the neck's two bottom-up convs.
+YOLO11N_DOWNSAMPLES = [(3, 16), (16, 32), (64, 64), (128, 128), (128, 256), (64, 64), (128, 128)]
+
+
+def stride2_convs(model):
+    return [m for part in (model.backbone, model.neck) for m in part.modules()
+            if isinstance(m, nn.Conv2d) and m.stride == (2, 2)]
+
+
+def test_patch_merging_candidates_use_2x2_downsampling():
+    """``downsample_kernel=2`` turns every stride-2 conv of backbone and neck into a 2x2 one (and
+    nothing else): 5 * in * out weights fewer per conv than YOLO11n's 3x3."""
+    _, plain = build({})
+    assert [(c.in_channels, c.out_channels) for c in stride2_convs(plain)] == YOLO11N_DOWNSAMPLES
+    assert all(c.kernel_size == (3, 3) for c in stride2_convs(plain))
+    for name in ('merging', 'merging_head', 'merging_neck_head', 'merging_both_head', 'relu_merging',
+                 'relu_merging_head', 'relu_merging_neck_head', 'relu_merging_both_head'):
+        _, model = build(CANDIDATES[name])
+        convs = stride2_convs(model)
+        assert [(c.in_channels, c.out_channels) for c in convs] == YOLO11N_DOWNSAMPLES, name
+        assert all(c.kernel_size == (2, 2) and c.padding == (0, 0) for c in convs), name
+    _, merging = build(CANDIDATES['merging'])
+    assert n_params(plain) - n_params(merging) == sum(5 * i * o for i, o in YOLO11N_DOWNSAMPLES)
+    assert {k: v.shape for k, v in merging.state_dict().items() if v.dim() != 4} == \
+        {k: v.shape for k, v in plain.state_dict().items() if v.dim() != 4}
+
+
+def test_relu_candidates_have_no_silu():
+    """The ReLU candidates replace every activation of backbone, neck and head (SiLU is a
+    separate pass over the map in ONNX Runtime, ReLU is fused into the conv); the others keep
+    YOLO11's SiLU."""
+    for name, override in CANDIDATES.items():
+        base, _ = candidate(name)
+        _, model = build(override, base=base)
+        acts = {type(m) for m in model.modules() if isinstance(m, (nn.SiLU, nn.ReLU, nn.GELU))}
+        if name.startswith('relu'):
+            assert acts == {nn.ReLU}, name
+        elif not name.startswith('lite'):  # lite's backbone is ReLU, its neck and head SiLU
+            assert acts == {nn.SiLU}, name
+
+
 @pytest.mark.parametrize('name', list(CANDIDATES))
 def test_candidate_deploy_form_and_onnx_match_eager(tmp_path, name):
     """Every candidate: eager outputs at 96x128, the deploy form (switch_to_deploy) to 1e-4, and

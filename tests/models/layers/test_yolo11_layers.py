@@ -14,6 +14,7 @@ from fasternet_yolo11.models.layers.yolo11_layers import (
     C3k,
     C3k2,
     PSABlock,
+    build_downsample_conv,
     reset_conv_parameters,
     yolo11_channels,
 )
@@ -137,3 +138,20 @@ def test_reset_conv_parameters_gives_pytorch_default():
     assert not all(within_default_bound(c) for c in convs)
     reset_conv_parameters(m)
     assert all(within_default_bound(c) for c in convs)
+
+
+@pytest.mark.parametrize('k, padding', [(3, 1), (2, 0)])
+def test_downsample_conv_halves_the_map(k, padding):
+    """YOLO11's 3x3 and FasterNet's 2x2 patch merging: both Conv-BN-act, stride 2, H/2 x W/2 on
+    even sizes; weights k*k*in*out plus the BN's weight and bias."""
+    conv = build_downsample_conv(16, 32, k)
+    assert conv.conv.kernel_size == (k, k) and conv.conv.stride == (2, 2)
+    assert conv.conv.padding == (padding, padding) and conv.conv.bias is None
+    assert isinstance(conv.activate, nn.SiLU)
+    assert n_params(conv) == k * k * 16 * 32 + 2 * 32
+    assert conv(torch.rand(2, 16, 64, 96)).shape == (2, 32, 32, 48)
+
+
+def test_downsample_conv_refuses_other_kernels():
+    with pytest.raises(AssertionError, match='downsample kernel_size must be one of'):
+        build_downsample_conv(16, 32, 5)

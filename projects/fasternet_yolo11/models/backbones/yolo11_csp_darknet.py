@@ -2,7 +2,6 @@
 from typing import List, Sequence
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmyolo.models.backbones import BaseBackbone
 from mmyolo.models.utils import make_round
@@ -14,6 +13,7 @@ from ..layers.yolo11_layers import (
     YOLO11_ACT_CFG,
     YOLO11_NORM_CFG,
     build_csp_block,
+    build_downsample_conv,
     reset_conv_parameters,
     yolo11_channels,
 )
@@ -24,7 +24,8 @@ class YOLO11CSPDarknet(BaseBackbone):
     """CSP-Darknet backbone of YOLO11.
 
     ``stem`` is a 3x3 stride-2 conv; every stage is a 3x3 stride-2 conv and a
-    :class:`C3k2`; the last stage adds :class:`SPPF` (k=5) and :class:`C2PSA`.
+    :class:`C3k2` (``downsample_kernel=2``: 2x2 stride-2 convs, FasterNet's patch merging);
+    the last stage adds :class:`SPPF` (k=5) and :class:`C2PSA`.
     Module names line up with Ultralytics' layer indices::
 
         model.0 -> stem            model.5 -> stage3.0   model.8  -> stage4.1
@@ -48,6 +49,9 @@ class YOLO11CSPDarknet(BaseBackbone):
         csp_block (dict, optional): The stages' CSP block instead of :class:`C3k2`, e.g.
             ``dict(type='C3k2Faster', n_div=4, mlp_ratio=2.)``; built with C3k2's arguments
             added. None (default) is YOLO11's C3k2, with its keys and parameters.
+        downsample_kernel (int): Kernel of the stem's and the stages' stride-2 convs: 3
+            (YOLO11) or 2 (FasterNet's non-overlapping patch merging, 4/9 of the multiply-adds;
+            see :func:`build_downsample_conv`). Defaults to 3.
         input_channels (int): Image channels. Defaults to 3.
         out_indices (Sequence[int]): Outputs among (stem, stage1..4).
             Defaults to (2, 3, 4), i.e. P3/P4/P5 (strides 8/16/32).
@@ -79,6 +83,7 @@ class YOLO11CSPDarknet(BaseBackbone):
                  max_channels: int = 1024,
                  force_c3k: bool = False,
                  csp_block: OptConfigType = None,
+                 downsample_kernel: int = 3,
                  input_channels: int = 3,
                  out_indices: Sequence[int] = (2, 3, 4),
                  frozen_stages: int = -1,
@@ -90,6 +95,7 @@ class YOLO11CSPDarknet(BaseBackbone):
         self.max_channels = max_channels
         self.force_c3k = force_c3k
         self.csp_block = csp_block
+        self.downsample_kernel = downsample_kernel
         super().__init__(
             self.arch_settings[arch],
             deepen_factor,
@@ -106,13 +112,11 @@ class YOLO11CSPDarknet(BaseBackbone):
         return yolo11_channels(channels, self.widen_factor, self.max_channels)
 
     def build_stem_layer(self) -> nn.Module:
-        """The stride-2 3x3 conv ``model.0``."""
-        return ConvModule(
+        """The stride-2 conv ``model.0``."""
+        return build_downsample_conv(
             self.input_channels,
             self._width(self.arch_setting[0][0]),
-            kernel_size=3,
-            stride=2,
-            padding=1,
+            self.downsample_kernel,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
@@ -126,8 +130,8 @@ class YOLO11CSPDarknet(BaseBackbone):
         num_blocks = make_round(num_blocks, self.deepen_factor)
         cfg = dict(norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         stage = [
-            ConvModule(
-                in_channels, conv_channels, 3, stride=2, padding=1, **cfg),
+            build_downsample_conv(
+                in_channels, conv_channels, self.downsample_kernel, **cfg),
             build_csp_block(
                 self.csp_block,
                 in_channels=conv_channels,

@@ -205,6 +205,34 @@ def build_csp_block(csp_block: Optional[ConfigType], **kwargs) -> nn.Module:
     return MODELS.build(cfg)
 
 
+# Kernel sizes of the stride-2 convs: YOLO11's overlapping 3x3, or FasterNet's non-overlapping 2x2
+# (its PatchMerging, ``fasternet_layers.PatchMerging``, here as Conv-BN-act).
+DOWNSAMPLE_KERNELS = (3, 2)
+
+
+def build_downsample_conv(in_channels: int,
+                          out_channels: int,
+                          kernel_size: int = 3,
+                          norm_cfg: ConfigType = YOLO11_NORM_CFG,
+                          act_cfg: ConfigType = YOLO11_ACT_CFG) -> ConvModule:
+    """The stride-2 Conv-BN-act that halves H and W (YOLO11's stem, stage and neck
+    downsampling): ``kernel_size`` 3 is YOLO11's (padding 1), 2 is FasterNet's patch merging
+    (padding 0), which reads each input pixel once and costs 4/9 of the multiply-adds.
+
+    Shapes: (B, in, H, W) -> (B, out, H/2, W/2) for even H, W (YOLO inputs are multiples of 32).
+    """
+    assert kernel_size in DOWNSAMPLE_KERNELS, \
+        f'downsample kernel_size must be one of {DOWNSAMPLE_KERNELS}, got {kernel_size}'
+    return ConvModule(
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=2,
+        padding=kernel_size // 2 if kernel_size == 3 else 0,
+        norm_cfg=norm_cfg,
+        act_cfg=act_cfg)
+
+
 @MODELS.register_module()
 class SPPF(SPPFBottleneck):
     """Spatial pyramid pooling - fast, as Ultralytics' ``SPPF(c1, c2, k)``.
@@ -374,5 +402,5 @@ class C2PSA(BaseModule):
 
 __all__ = [
     'yolo11_channels', 'reset_conv_parameters', 'Bottleneck', 'C3k', 'C3k2', 'build_csp_block',
-    'SPPF', 'Attention', 'PSABlock', 'C2PSA'
+    'DOWNSAMPLE_KERNELS', 'build_downsample_conv', 'SPPF', 'Attention', 'PSABlock', 'C2PSA'
 ]

@@ -2,7 +2,6 @@
 from typing import Sequence
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmyolo.models.necks import BaseYOLONeck
 from mmyolo.models.utils import make_round
@@ -14,6 +13,7 @@ from ..layers.yolo11_layers import (
     YOLO11_ACT_CFG,
     YOLO11_NORM_CFG,
     build_csp_block,
+    build_downsample_conv,
     reset_conv_parameters,
     yolo11_channels,
 )
@@ -24,7 +24,7 @@ class YOLO11PAFPN(BaseYOLONeck):
     """Path aggregation neck of YOLO11.
 
     Top-down: upsample x2 -> concat with the lateral input -> C3k2; bottom-up:
-    3x3 stride-2 conv -> concat with the top-down map of that level -> C3k2.
+    3x3 (or, with ``downsample_kernel=2``, 2x2) stride-2 conv -> concat with the top-down map of that level -> C3k2.
     Upsampled/downsampled maps come first in each concat, as in Ultralytics.
     Module names and Ultralytics layers (3 levels)::
 
@@ -63,6 +63,8 @@ class YOLO11PAFPN(BaseYOLONeck):
         csp_block (dict, optional): The CSP block instead of :class:`C3k2`, e.g.
             ``dict(type='C3k2Faster', n_div=4, mlp_ratio=2.)``; built with C3k2's arguments
             added. None (default) is YOLO11's C3k2, with its keys and parameters.
+        downsample_kernel (int): Kernel of the bottom-up stride-2 convs: 3 (YOLO11) or 2
+            (FasterNet's patch merging; see :func:`build_downsample_conv`). Defaults to 3.
         num_csp_blocks (int): Yaml repeats of each C3k2 (and of C2PSA).
             Defaults to 2.
         p5_context (bool): Build SPPF + C2PSA on P5. Defaults to False.
@@ -84,6 +86,7 @@ class YOLO11PAFPN(BaseYOLONeck):
                  max_channels: int = 1024,
                  force_c3k: bool = False,
                  csp_block: OptConfigType = None,
+                 downsample_kernel: int = 3,
                  num_csp_blocks: int = 2,
                  p5_context: bool = False,
                  freeze_all: bool = False,
@@ -95,6 +98,7 @@ class YOLO11PAFPN(BaseYOLONeck):
         self.max_channels = max_channels
         self.force_c3k = force_c3k
         self.csp_block = csp_block
+        self.downsample_kernel = downsample_kernel
         self.num_csp_blocks = num_csp_blocks
         self.p5_context = p5_context
         self.widths = [
@@ -159,12 +163,10 @@ class YOLO11PAFPN(BaseYOLONeck):
                          self.widths[idx - 1], False)
 
     def build_downsample_layer(self, idx: int) -> nn.Module:
-        return ConvModule(
+        return build_downsample_conv(
             self.widths[idx],
             self.widths[idx],
-            3,
-            stride=2,
-            padding=1,
+            self.downsample_kernel,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
