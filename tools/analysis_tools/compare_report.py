@@ -13,8 +13,8 @@ throughput at ``--batch`` for PyTorch eager, PyTorch deploy (Conv+BN fused, PCon
 channels_last), ONNX Runtime and OpenVINO, fp32 and INT8 (see benchmark.py; the PyTorch and ONNX
 Runtime ones on CUDA too when torch sees a GPU); peak RSS of inference
 at ``--batch``; training images/s and peak RSS at ``--batch`` (synthetic batches, see
-train_speed.py). Batch-1 latency is then timed for all models of a scale together, in
-interleaved rounds (a busy spell of the machine slows every model alike, not just one).
+train_speed.py). Batch-1 latency is then timed for all models of a scale together, backend by
+backend, in interleaved rounds (a busy spell of the machine slows every model alike, not just one).
 
 ``--train-data DATA_YAML`` also trains every model from scratch with one fixed recipe
 (``--train-recipe``, default the demo's: 256 px, 15 epochs) once per ``--seeds`` on that
@@ -106,6 +106,9 @@ PLACEMENT_LABELS = {
     'merging_head': 'patch merging + PConv head',
     'merging_neck_head': 'patch merging + C3k2-Faster neck + PConv head',
     'merging_both_head': 'patch merging + C3k2-Faster backbone + neck + PConv head',
+    'merging_relu_backbone': 'patch merging + ReLU in the backbone',
+    'head_dw': 'depthwise head box convs',
+    'merging_head_dw': 'patch merging + depthwise head box convs',
     'relu_head': 'ReLU + PConv head',
     'relu_merging_head': 'ReLU + patch merging + PConv head',
     'relu_merging_neck_head': 'ReLU + patch merging + C3k2-Faster neck + PConv head',
@@ -244,9 +247,11 @@ def measure_one(config, args, backends):
 
 
 def interleaved_latency(configs, variants, args):
-    """Batch-1 latency (ms: median, min, max) of every config x variant, timed in ``--iters``
-    interleaved rounds after ``--warmup`` runs (``time_interleaved``: a slow spell of the
-    machine touches all of them alike).
+    """Batch-1 latency (ms: median, min, max) of every config x variant: per variant, the configs
+    timed in ``--iters`` interleaved rounds after ``--warmup`` runs (``time_interleaved``: a slow
+    spell of the machine touches all of them alike). One variant at a time, so that no other
+    runtime's thread pool (OpenVINO's, torch's) is still spinning while one is timed: the
+    comparison that matters is between models in the same backend.
 
     ``variants``: {key: (backend, device, runners() keyword arguments)}.
     Returns {config: {key: {median_ms, min_ms, max_ms}}}."""
@@ -266,7 +271,10 @@ def interleaved_latency(configs, variants, args):
                 if make is not None:
                     calls[(config, key)] = make(1)
         sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-        times = time_interleaved(calls, args.iters, args.warmup, sync)
+        times = {}
+        for key in variants:
+            times.update(time_interleaved({ck: fn for ck, fn in calls.items() if ck[1] == key},
+                                          args.iters, args.warmup, sync))
     out = {config: {} for config in configs}
     for (config, key), (med, lo, hi) in times.items():
         out[config][key] = dict(median_ms=med, min_ms=lo, max_ms=hi)

@@ -15,6 +15,8 @@ _c3k = dict(csp_block=faster_block, force_c3k=True)
 # PConv + 1x1 instead of each 3x3 conv of the head's box branch (the class branch is depthwise already).
 head_pconv_n_div = 4
 faster_head = dict(bbox_head=dict(head_module=dict(pconv_n_div=head_pconv_n_div)))
+# Depthwise 3x3 + 1x1 instead of each 3x3 conv of the box branch.
+dw_head = dict(bbox_head=dict(head_module=dict(box_dwconv=True)))
 
 # FasterNet's two other CPU choices, as ingredients of the placements below: ReLU, which ONNX Runtime
 # and OpenVINO fuse into the conv (SiLU costs a separate pass over every map), and patch merging
@@ -60,6 +62,12 @@ faster_candidates = dict(
                            neck=dict(downsample_kernel=2, csp_block=faster_block), **faster_head),
     merging_both_head=dict(backbone=dict(downsample_kernel=2, csp_block=faster_block),
                            neck=dict(downsample_kernel=2, csp_block=faster_block), **faster_head),
+    # Patch merging with FasterNet's ReLU in the backbone only (the lite backbone's activation).
+    merging_relu_backbone=dict(backbone=_relu_merging, neck=dict(downsample_kernel=2)),
+    # The box convs as depthwise 3x3 + 1x1 (the class branch's own pair): as cheap as PConv + 1x1
+    # but every channel keeps its 3x3 neighbourhood, alone and with patch merging.
+    head_dw=dw_head,
+    merging_head_dw=dict(backbone=dict(downsample_kernel=2), neck=dict(downsample_kernel=2), **dw_head),
     # ... and on FasterNet's ReLU.
     relu_head=dict(backbone=_relu, neck=_relu, bbox_head=_relu_pconv_head),
     relu_merging_head=dict(backbone=_relu_merging, neck=_relu_merging, bbox_head=_relu_pconv_head),

@@ -211,8 +211,9 @@ def test_patch_merging_candidates_use_2x2_downsampling():
     _, plain = build({})
     assert [(c.in_channels, c.out_channels) for c in stride2_convs(plain)] == YOLO11N_DOWNSAMPLES
     assert all(c.kernel_size == (3, 3) for c in stride2_convs(plain))
-    for name in ('merging', 'merging_head', 'merging_neck_head', 'merging_both_head', 'relu_merging',
-                 'relu_merging_head', 'relu_merging_neck_head', 'relu_merging_both_head'):
+    for name in ('merging', 'merging_head', 'merging_neck_head', 'merging_both_head', 'merging_head_dw',
+                 'merging_relu_backbone',
+                 'relu_merging', 'relu_merging_head', 'relu_merging_neck_head', 'relu_merging_both_head'):
         _, model = build(CANDIDATES[name])
         convs = stride2_convs(model)
         assert [(c.in_channels, c.out_channels) for c in convs] == YOLO11N_DOWNSAMPLES, name
@@ -233,8 +234,32 @@ def test_relu_candidates_have_no_silu():
         acts = {type(m) for m in model.modules() if isinstance(m, (nn.SiLU, nn.ReLU, nn.GELU))}
         if name.startswith('relu'):
             assert acts == {nn.ReLU}, name
+        elif name == 'merging_relu_backbone':
+            assert {type(m) for m in model.backbone.modules() if isinstance(m, (nn.SiLU, nn.ReLU))} == {nn.ReLU}
+            assert {type(m) for m in model.neck.modules() if isinstance(m, (nn.SiLU, nn.ReLU))} == {nn.SiLU}
         elif not name.startswith('lite'):  # lite's backbone is ReLU, its neck and head SiLU
             assert acts == {nn.SiLU}, name
+
+
+def test_depthwise_box_convs_by_formula():
+    """``box_dwconv``: each 3x3 box conv (9 C C' + BN) becomes a depthwise 3x3 (9 C + BN(C)) and a
+    1x1 (C C' + BN(C')); the class branch and the last 1x1 are unchanged."""
+    _, plain = build({})
+    _, dw = build(CANDIDATES['head_dw'])
+    saved = 0
+    for reg, reg_plain in zip(dw.bbox_head.head_module.reg_preds, plain.bbox_head.head_module.reg_preds):
+        for j in (0, 1):
+            depthwise, pointwise = reg[j]
+            c, c_out = depthwise.conv.in_channels, pointwise.conv.out_channels
+            assert depthwise.conv.groups == c == depthwise.conv.out_channels
+            assert depthwise.conv.kernel_size == (3, 3) and pointwise.conv.kernel_size == (1, 1)
+            assert n_params(reg[j]) == 9 * c + 2 * c + c * c_out + 2 * c_out
+            saved += n_params(reg_plain[j]) - n_params(reg[j])
+    assert n_params(plain) - n_params(dw) == saved > 0
+    plain_keys = {k for k in plain.state_dict() if '.reg_preds.' not in k}
+    assert plain_keys == {k for k in dw.state_dict() if '.reg_preds.' not in k}
+    with pytest.raises(AssertionError, match='pick one'):
+        build(dict(bbox_head=dict(head_module=dict(box_dwconv=True, pconv_n_div=4))))
 
 
 @pytest.mark.parametrize('name', list(CANDIDATES))

@@ -40,12 +40,19 @@ class YOLO11HeadModule(YOLOv8HeadModule):
     ``dfl.conv.weight`` holds the same ``arange(16)``); its trainable
     parameters are the same.
 
-    ``pconv_n_div`` (None: YOLO11's head) replaces each 3x3 conv of the box branch by
-    FasterNet's PConv + pointwise pair: ``PConv`` (3x3 on ``C // pconv_n_div`` channels, the
-    rest passed through) then a 1x1 ``ConvModule`` to the conv's output width (BN + act), so
-    ``reg_preds[i][0]`` and ``[1]`` become ``Sequential(PConv, ConvModule)``. The class branch
-    keeps its depthwise 3x3 convs: a depthwise conv costs ``9 C`` weights where a PConv costs
-    ``9 (C / n_div)^2``, which is more for ``C > n_div^2``, so PConv would not make it lighter.
+    Two options make the box branch's 3x3 convs (``reg_preds[i][0]`` and ``[1]``) cheaper, each
+    turning a conv into a ``Sequential`` of a spatial and a pointwise part (None/False: YOLO11's
+    head):
+
+    * ``pconv_n_div``: FasterNet's PConv + pointwise pair, ``PConv`` (3x3 on
+      ``C // pconv_n_div`` channels, the rest passed through) then a 1x1 ``ConvModule`` to the
+      conv's output width (BN + act);
+    * ``box_dwconv``: the class branch's own pair, a depthwise 3x3 ``ConvModule`` then a 1x1 one
+      (Ultralytics' ``DWConv`` + ``Conv``): every channel still sees its 3x3 neighbourhood.
+
+    The class branch keeps its depthwise 3x3 convs: a depthwise conv costs ``9 C`` weights where
+    a PConv costs ``9 (C / n_div)^2``, which is more for ``C > n_div^2``, so PConv would not make
+    it lighter.
 
     Shapes: inputs (B, in_channels[i], H_i, W_i). In training,
     ``forward`` returns per level class logits (B, nc, H_i, W_i), decoded
@@ -62,6 +69,7 @@ class YOLO11HeadModule(YOLOv8HeadModule):
                  norm_cfg: ConfigType = YOLO11_NORM_CFG,
                  act_cfg: ConfigType = YOLO11_ACT_CFG,
                  pconv_n_div: Optional[int] = None,
+                 box_dwconv: bool = False,
                  init_cfg: OptMultiConfig = None):
         # Not YOLOv8HeadModule.__init__: it rescales in_channels.
         BaseModule.__init__(self, init_cfg=init_cfg)
@@ -72,7 +80,9 @@ class YOLO11HeadModule(YOLOv8HeadModule):
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
         self.reg_max = reg_max
+        assert not (pconv_n_div and box_dwconv), 'pconv_n_div and box_dwconv both replace the box convs: pick one'
         self.pconv_n_div = pconv_n_div
+        self.box_dwconv = box_dwconv
         self.in_channels = list(in_channels)
         assert len(self.in_channels) == self.num_levels
         self._init_layers()
@@ -82,8 +92,8 @@ class YOLO11HeadModule(YOLOv8HeadModule):
         cls_channels = max(self.in_channels[0], min(self.num_classes, 100))
         cfg = dict(norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
 
-        def dw_pw(in_channels: int) -> nn.Sequential:
-            """Ultralytics' ``DWConv(c, c, 3)`` then ``Conv(c, c3, 1)``."""
+        def dw_pw(in_channels: int, out_channels: int = cls_channels) -> nn.Sequential:
+            """Ultralytics' ``DWConv(c, c, 3)`` then ``Conv(c, c2, 1)``."""
             return nn.Sequential(
                 ConvModule(
                     in_channels,
@@ -92,10 +102,13 @@ class YOLO11HeadModule(YOLOv8HeadModule):
                     padding=1,
                     groups=in_channels,
                     **cfg),
-                ConvModule(in_channels, cls_channels, 1, **cfg))
+                ConvModule(in_channels, out_channels, 1, **cfg))
 
         def conv3x3(in_channels: int, out_channels: int) -> nn.Module:
-            """Ultralytics' ``Conv(c1, c2, 3)``, or PConv + 1x1 with ``pconv_n_div``."""
+            """Ultralytics' ``Conv(c1, c2, 3)``, or PConv + 1x1 with ``pconv_n_div``, or
+            depthwise 3x3 + 1x1 with ``box_dwconv``."""
+            if self.box_dwconv:
+                return dw_pw(in_channels, out_channels)
             if self.pconv_n_div is None:
                 return ConvModule(in_channels, out_channels, 3, padding=1, **cfg)
             return nn.Sequential(
