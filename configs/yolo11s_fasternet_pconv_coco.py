@@ -1,5 +1,6 @@
 # YOLO11s-FasterNet-PConv on COCO (80 classes), Ultralytics' recipe:
-#  FasterNet's PConv where the placement search found it paid (README): YOLO11s's backbone, SPPF, C2PSA
+#  FasterNet's PConv in YOLO11's neck and head (placement search, README: faster fused, less accurate):
+#  YOLO11s's backbone, SPPF, C2PSA
 #  -> YOLO11 neck with C3k2-Faster blocks (PConv 3x3 on 1/4 of the channels, then two 1x1)
 #  -> Detect head whose box-branch 3x3 convs are PConv + 1x1.
 _base_ = ['./_base_/models/yolo11.py', './_base_/models/faster_blocks.py']

@@ -28,6 +28,7 @@ def test_all_twenty_one_configs_exist():
         for kind in ('coco', 'fire'):
             assert f'yolo11{s}_fasternet_lite_{kind}.py' in names
             assert f'yolo11{s}_fasternet_pconv_{kind}.py' in names
+            assert f'yolo11{s}_fasternet_merging_{kind}.py' in names
 
 
 def test_demo_configs_differ_only_in_the_network():
@@ -62,6 +63,10 @@ def test_config_is_consistent(path):
     if '_pconv' in path:  # FasterNet's block inside YOLO11: its backbone, PConv neck and head
         assert cfg.model.backbone.type == 'YOLO11CSPDarknet'
         assert cfg.model.neck.csp_block.type == 'C3k2Faster' and head.pconv_n_div == 4
+    elif '_merging' in path:  # YOLO11 with 2x2 stride-2 convs (FasterNet's patch merging)
+        assert cfg.model.backbone.type == 'YOLO11CSPDarknet'
+        assert cfg.model.backbone.downsample_kernel == cfg.model.neck.downsample_kernel == 2
+        assert cfg.model.neck.get('csp_block') is None and not head.get('pconv_n_div')
     elif 'fasternet' in path:
         assert cfg.model.backbone.type == 'FasterNet' and cfg.model.neck.p5_context
 
@@ -76,7 +81,8 @@ def test_seed_defaults_and_widen_factors():
 
 @pytest.mark.parametrize('name', ['yolo11n_fasternet_fire.py', 'yolo11s_fasternet_fire.py',
                                   'yolo11n_fasternet_lite_fire.py', 'yolo11s_fasternet_lite_fire.py',
-                                  'yolo11n_fasternet_pconv_fire.py'])
+                                  'yolo11n_fasternet_pconv_fire.py', 'yolo11n_fasternet_merging_fire.py',
+                                  'yolo11s_fasternet_merging_fire.py'])
 def test_fasternet_detector_builds_and_runs(name):
     init_default_scope('mmyolo')
     model = MODELS.build(load(name).model).eval()

@@ -6,7 +6,8 @@
 
 For every requested scale and model line (``--lines``; default: ``yolo11``, ``fasternet`` = the
 seed's T0 line, ``fasternet_lite`` = the FasterNet-lite backbone, ``fasternet_pconv`` = YOLO11 with
-PConv in the neck and head, the placement search's pick) the COCO config
+PConv in the neck and head, ``fasternet_merging`` = YOLO11 with FasterNet's patch merging, the
+placement search's pick) the COCO config
 ``configs/yolo11{scale}{line}_coco.py`` is measured in its own process (so that peak memory is
 that model's): parameters, MACs and Ultralytics-convention GFLOPs (2 x MACs) at ``--img-size``;
 throughput at ``--batch`` for PyTorch eager, PyTorch deploy (Conv+BN fused, PConv slicing,
@@ -67,6 +68,7 @@ LINES = {
     'fasternet': ('yolo11{}_fasternet_coco.py', 'YOLO11{}-FasterNet'),
     'fasternet_lite': ('yolo11{}_fasternet_lite_coco.py', 'YOLO11{}-FasterNet-lite'),
     'fasternet_pconv': ('yolo11{}_fasternet_pconv_coco.py', 'YOLO11{}-FasterNet-PConv'),
+    'fasternet_merging': ('yolo11{}_fasternet_merging_coco.py', 'YOLO11{}-FasterNet-Merging'),
 }
 _RELU, _GELU = dict(type='ReLU', inplace=True), dict(type='GELU')
 # FasterNet designs for the n scale, each on the YOLO11n neck and head (SPPF + C2PSA on P5):
@@ -583,7 +585,7 @@ def plot(models, search_rows, path):
     with_map = [m for m in models if m.get('train')]
     fig, axes = plt.subplots(1, 2 if with_map else 1, figsize=(12 if with_map else 6.5, 5),
                              squeeze=False)
-    markers = dict(yolo11='o', fasternet='s', fasternet_lite='^', fasternet_pconv='D')
+    markers = dict(yolo11='o', fasternet='s', fasternet_lite='^', fasternet_pconv='D', fasternet_merging='v')
     ax = axes[0][0]
     for r in search_rows[1:]:
         ax.scatter(r['gflops'], r['speed']['fused/cpu']['median_ms'], c='lightgray', marker='x')
