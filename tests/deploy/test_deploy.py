@@ -86,6 +86,7 @@ def test_mmcv_fuse_meets_only_adjacent_conv_bn_pairs(config):
     ('fused', dict(pconv='split_cat', channels_last=True)),
     ('onnx', dict(pconv='slicing', ort_opt='disable')),
     ('onnx', dict(pconv='split_cat', ort_opt='all')),
+    ('onnx', dict(pconv='slicing', ort_spinning=False)),
 ])
 def test_benchmark_inference_options_keep_outputs(backend, options, tmp_path):
     # Every option the benchmark and the comparison report time is a pure speed choice.
@@ -104,3 +105,19 @@ def test_benchmark_inference_options_keep_outputs(backend, options, tmp_path):
     for a, b in zip(ref, out):
         assert a.shape == b.shape and torch.allclose(a, b, atol=1e-3, rtol=1e-3), \
             (a - b).abs().max()
+
+
+@pytest.mark.parametrize('spinning', [True, False])
+def test_ort_session_spinning_option(spinning, tmp_path):
+    # The comparison report's interleaved rounds turn ONNX Runtime's thread spinning off.
+    from fasternet_yolo11.deploy.runners import ort_session
+    path = str(tmp_path / 'conv.onnx')
+    torch.onnx.export(torch.nn.Conv2d(3, 4, 3), (torch.zeros(1, 3, 8, 8),), path, dynamo=False,
+                      input_names=['images'])
+    opts = ort_session(path, threads=1, spinning=spinning).get_session_options()
+    key = 'session.intra_op.allow_spinning'
+    if spinning:
+        with pytest.raises(RuntimeError):  # never set: ONNX Runtime's default, spinning on
+            opts.get_session_config_entry(key)
+    else:
+        assert opts.get_session_config_entry(key) == '0'

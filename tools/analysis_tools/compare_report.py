@@ -253,7 +253,8 @@ def interleaved_latency(configs, variants, args):
     timed in ``--iters`` interleaved rounds after ``--warmup`` runs (``time_interleaved``: a slow
     spell of the machine touches all of them alike). One variant at a time, so that no other
     runtime's thread pool (OpenVINO's, torch's) is still spinning while one is timed: the
-    comparison that matters is between models in the same backend.
+    comparison that matters is between models in the same backend. ONNX Runtime's sessions run
+    without spinning (``ort_session``): within a variant its sessions take turns too.
 
     ``variants``: {key: (backend, device, runners() keyword arguments)}.
     Returns {config: {key: {median_ms, min_ms, max_ms}}}."""
@@ -266,7 +267,7 @@ def interleaved_latency(configs, variants, args):
         for config in configs:
             model = init_model(cli.load_config(config))
             for key, (backend, device, kwargs) in variants.items():
-                kwargs = dict(kwargs)
+                kwargs = dict(kwargs, ort_spinning=False)
                 pconv = kwargs.pop('pconv', PCONV[backend])
                 make = runners(model, backend, device, size, pconv, torch.get_num_threads(),
                                tmpdir, **kwargs)

@@ -29,11 +29,18 @@ ORT_LEVELS = dict(disable='ORT_DISABLE_ALL', basic='ORT_ENABLE_BASIC',
                   extended='ORT_ENABLE_EXTENDED', all='ORT_ENABLE_ALL')
 
 
-def ort_session(path, threads=0, ort_opt='all', device='cpu'):
-    """An ONNX Runtime session of ``path`` (CPU, or CUDA then CPU when ``device == 'cuda'``)."""
+def ort_session(path, threads=0, ort_opt='all', device='cpu', spinning=True):
+    """An ONNX Runtime session of ``path`` (CPU, or CUDA then CPU when ``device == 'cuda'``).
+
+    ``spinning=False`` stops its worker threads from busy-waiting after each run. Spinning is
+    ONNX Runtime's default and lowers the latency of a session that runs alone; sessions that
+    take turns in one process (interleaved timing rounds) need it off, or on a 2-core machine the
+    threads still spinning for one session slow the next one down."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[ort_opt])
+    if not spinning:
+        opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
     if threads:
         opts.intra_op_num_threads = threads
     providers = (['CUDAExecutionProvider', 'CPUExecutionProvider'] if device == 'cuda'
@@ -57,7 +64,7 @@ def openvino_compile(path, threads=0, device='CPU', precision='f32'):
 
 
 def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_last=None,
-            compile=False, ort_opt='all'):
+            compile=False, ort_opt='all', ort_spinning=True):
     """A callable(batch) -> callable() running one forward of ``backend`` on a fixed random
     batch and returning its raw outputs; None when the backend cannot run on ``device``
     (ONNX Runtime without its CUDA provider).
@@ -67,7 +74,8 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
     OpenVINO's intra-op threads (torch keeps its own
     setting). ``tmpdir``: where the ONNX file is written. ``channels_last`` None keeps each
     PyTorch backend's own layout (eager NCHW, fused NHWC). ``compile`` wraps the PyTorch
-    backends in ``torch.compile``. ``ort_opt``: a key of :data:`ORT_LEVELS`.
+    backends in ``torch.compile``. ``ort_opt``: a key of :data:`ORT_LEVELS`. ``ort_spinning``:
+    see :func:`ort_session` (ONNX Runtime backends only).
     """
     import torch
 
@@ -121,7 +129,7 @@ def runners(model, backend, device, img_hw, pconv, threads, tmpdir, channels_las
             x = torch.rand(batch, 3, *img_hw).numpy()
             return lambda: list(compiled({'images': x}).values())
         return make
-    sess = ort_session(path, threads, ort_opt, device)
+    sess = ort_session(path, threads, ort_opt, device, ort_spinning)
 
     def make(batch):
         x = torch.rand(batch, 3, *img_hw).numpy()
