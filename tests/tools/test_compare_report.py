@@ -116,6 +116,14 @@ def test_verdict_states_a_loss_plainly():
     lines = compare_report.verdict([ref, close, far])
     assert 'as accurate within seed noise' in lines[0] and '+-0.016' in lines[0]
     assert 'but less accurate' in lines[1]
+    # Faster in one backend and slower in another is said as such, naming where.
+    mixed = model('E', 'fasternet_lite', 60, 6.0, 0.46, seeds=(0.45, 0.46, 0.47))
+    mixed['speed']['onnx/cpu'] = dict(median_ms=50)
+    ref['speed']['onnx/cpu'] = dict(median_ms=45)
+    line = compare_report.verdict([ref, mixed])[0]
+    assert line.startswith('- E is faster than YOLO11n on this CPU in eager CPU, fused CPU, '
+                           'not in ONNX Runtime; less accurate:')
+    assert 'ONNX Runtime latency 11% higher' in line
 
 
 def test_train_speed_real_loader_and_synthetic(fire_yaml):

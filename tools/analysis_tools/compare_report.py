@@ -551,7 +551,7 @@ def verdict(models):
         base = ref.get(m['scale'])
         if m['line'] == 'yolo11' or base is None:
             continue
-        parts, accuracy = [], ''
+        parts, accuracy, lower, higher = [], '', [], []
         for key, name in (('eager/cpu', 'eager CPU latency'), ('fused/cpu', 'fused CPU latency'),
                           ('onnx/cpu', 'ONNX Runtime latency'), ('openvino/cpu', 'OpenVINO latency'),
                           ('onnx_int8/cpu', 'ONNX Runtime INT8 latency'),
@@ -560,6 +560,7 @@ def verdict(models):
             if key in m['speed'] and key in base['speed']:
                 r = m['speed'][key]['median_ms'] / base['speed'][key]['median_ms'] - 1
                 parts.append(f"{name} {abs(100 * r):.0f}% {'higher' if r > 0 else 'lower'}")
+                (higher if r > 0 else lower).append(name.replace(' latency', ''))
         parts.append(f"{m['gflops'] / base['gflops']:.2f}x the GFLOPs")
         if m.get('train') and base.get('train'):
             d = m['train']['mAP'] - base['train']['mAP']
@@ -572,10 +573,16 @@ def verdict(models):
                 accuracy = ' and as accurate within seed noise'
             else:
                 accuracy = ' but less accurate'
-        faster = all(m['speed'][k]['median_ms'] < base['speed'][k]['median_ms']
-                     for k in ('fused/cpu', 'eager/cpu') if k in m['speed'] and k in base['speed'])
-        lines.append(f"- {m['label']} is {'faster' if faster else 'not faster'} than "
-                     f"{base['label']} on this CPU{accuracy}: " + ', '.join(parts) + '.')
+        # Faster means faster in every backend measured: a user deploys one of them.
+        if not higher:
+            claim = f"is faster than {base['label']} on this CPU"
+        elif not lower:
+            claim = f"is not faster than {base['label']} on this CPU"
+        else:
+            claim = (f"is faster than {base['label']} on this CPU in {', '.join(lower)}, "
+                     f"not in {', '.join(higher)}")
+            accuracy = accuracy and ';' + accuracy.replace(' and ', ' ').replace(' but ', ' ')
+        lines.append(f"- {m['label']} {claim}{accuracy}: " + ', '.join(parts) + '.')
     return lines
 
 
