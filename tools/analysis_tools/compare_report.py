@@ -398,18 +398,29 @@ def search_config(name, backbone_kwargs, work_dir):
     cfg.model.neck.in_channels = channels
     path = osp.join(work_dir, 'search', ''.join(c if c.isalnum() else '_' for c in name) + '.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
-    cfg.dump(path)
+    dump_unformatted(cfg, path)
     return path
 
 
-def placement_config(name, base, override, scale, work_dir):
-    """A config file for one placement point: ``base`` at ``scale`` with the model override."""
-    cfg = cli.load_config(osp.join(REPO, 'configs', base.format(scale)))
+def placement_config(name, base, override, scale, work_dir, loaded=None):
+    """A config file for one placement point: ``base`` at ``scale`` with the model override.
+    ``loaded``: a dict caching the parsed base configs between calls (parsing is the slow part)."""
+    loaded = {} if loaded is None else loaded
+    path = osp.join(REPO, 'configs', base.format(scale))
+    if path not in loaded:
+        loaded[path] = cli.load_config(path)
+    cfg = copy.deepcopy(loaded[path])
     cfg.merge_from_dict(dict(model=copy.deepcopy(override)))
     path = osp.join(work_dir, 'search', f'yolo11{scale}_faster_{name}.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
-    cfg.dump(path)
+    dump_unformatted(cfg, path)
     return path
+
+
+def dump_unformatted(cfg, path):
+    """``cfg.dump(path)`` without yapf, which takes ~1.5 s per config (the search writes dozens)."""
+    from mmengine.config import Config
+    Config(cfg.to_dict(), format_python_code=False).dump(path)
 
 
 def search_entries(args):
@@ -420,14 +431,15 @@ def search_entries(args):
         entries += [(name, search_config(name, kwargs, args.work_dir), None)
                     for name, kwargs in SEARCH_SPACE.items()]
     if 'placement' in args.search_set:
+        loaded = {}
         for label, (name, base, override) in PLACEMENT_SPACE.items():
             if args.search_names is not None and name not in args.search_names:
                 continue
             if not osp.isfile(osp.join(REPO, 'configs', base.format(scale))):
                 print(f'skipped: {label} (no {base.format(scale)})')
                 continue
-            entries.append((label, placement_config(name, base, override, scale, args.work_dir),
-                            name))
+            entries.append((label, placement_config(name, base, override, scale, args.work_dir,
+                                                    loaded), name))
     return entries
 
 
@@ -446,11 +458,12 @@ def markdown(models, search_rows, options, args, hw):
     devices = sorted({k.split('/')[1] for m in models for k in m['speed']})
     out += ['## Size and speed', '',
             f'Latency: batch 1, median of {args.iters} rounds that run every model of the scale '
-            f'once each (ms). Throughput: batch {b} (img/s). Fused = Conv+BN folded, PConv '
+            f'once each, each backend in its own rounds (ms; ONNX Runtime without thread '
+            f'spinning, as its sessions take turns). Throughput: batch {b} (img/s). Fused = Conv+BN folded, PConv '
             f'slicing, channels_last: `tools/test.py --deploy`); ONNX Runtime: PConv '
             f'{PCONV["onnx"]}, graph '
             'optimisation all; OpenVINO: the same ONNX file, CPU, fp32, latency hint; INT8: '
-            'that file statically quantized (ORT: QDQ, per-channel weights; OpenVINO: NNCF), '
+            'that file statically quantized (ORT: QDQ, per-channel weights; OpenVINO: NNCF, an IR), '
             'calibrated on random inputs (speed only; accuracy: quantize.py). Training: '
             f'forward+backward+step at batch {b}, synthetic batches (img/s). Peak RSS of the '
             'measuring process (MiB; it includes the ~0.4 GiB of the torch runtime).', '']
