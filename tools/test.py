@@ -16,6 +16,9 @@ import os
 import os.path as osp
 import sys
 
+import fasternet_yolo11  # noqa: F401  (before mmdet and mmyolo: it stops albumentations from asking PyPI for updates)
+
+# isort: split
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import DictAction

@@ -33,6 +33,9 @@ import os
 import os.path as osp
 import sys
 
+import fasternet_yolo11  # noqa: F401  (before mmdet and mmyolo: it stops albumentations from asking PyPI for updates)
+
+# isort: split
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
