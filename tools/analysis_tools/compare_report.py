@@ -402,14 +402,9 @@ def search_config(name, backbone_kwargs, work_dir):
     return path
 
 
-def placement_config(name, base, override, scale, work_dir, loaded=None):
-    """A config file for one placement point: ``base`` at ``scale`` with the model override.
-    ``loaded``: a dict caching the parsed base configs between calls (parsing is the slow part)."""
-    loaded = {} if loaded is None else loaded
-    path = osp.join(REPO, 'configs', base.format(scale))
-    if path not in loaded:
-        loaded[path] = cli.load_config(path)
-    cfg = copy.deepcopy(loaded[path])
+def placement_config(name, base, override, scale, work_dir):
+    """A config file for one placement point: ``base`` at ``scale`` with the model override."""
+    cfg = cli.load_config(osp.join(REPO, 'configs', base.format(scale)))
     cfg.merge_from_dict(dict(model=copy.deepcopy(override)))
     path = osp.join(work_dir, 'search', f'yolo11{scale}_faster_{name}.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
@@ -431,15 +426,14 @@ def search_entries(args):
         entries += [(name, search_config(name, kwargs, args.work_dir), None)
                     for name, kwargs in SEARCH_SPACE.items()]
     if 'placement' in args.search_set:
-        loaded = {}
         for label, (name, base, override) in PLACEMENT_SPACE.items():
             if args.search_names is not None and name not in args.search_names:
                 continue
             if not osp.isfile(osp.join(REPO, 'configs', base.format(scale))):
                 print(f'skipped: {label} (no {base.format(scale)})')
                 continue
-            entries.append((label, placement_config(name, base, override, scale, args.work_dir,
-                                                    loaded), name))
+            entries.append((label, placement_config(name, base, override, scale, args.work_dir),
+                            name))
     return entries
 
 
@@ -580,12 +574,8 @@ def verdict(models):
             noise = seed_noise(m['train'], base['train'])
             parts.append(f"bbox mAP {d:+.3f} ({m['train']['mAP']:.3f} vs {base['train']['mAP']:.3f}"
                          + (f', seed noise of the difference +-{noise:.3f})' if noise else ')'))
-            if d >= 0:
-                accuracy = ' and as accurate or better'
-            elif -d <= noise:
-                accuracy = ' and as accurate within seed noise'
-            else:
-                accuracy = ' but less accurate'
+            accuracy = ('as accurate or better' if d >= 0 else
+                        'as accurate within seed noise' if -d <= noise else 'less accurate')
         # Faster means faster in every backend measured: a user deploys one of them.
         if not higher:
             claim = f"is faster than {base['label']} on this CPU"
@@ -594,7 +584,9 @@ def verdict(models):
         else:
             claim = (f"is faster than {base['label']} on this CPU in {', '.join(lower)}, "
                      f"not in {', '.join(higher)}")
-            accuracy = accuracy and ';' + accuracy.replace(' and ', ' ').replace(' but ', ' ')
+        if accuracy:
+            joint = ';' if lower and higher else ' but' if accuracy == 'less accurate' else ' and'
+            accuracy = f'{joint} {accuracy}'
         lines.append(f"- {m['label']} {claim}{accuracy}: " + ', '.join(parts) + '.')
     return lines
 
