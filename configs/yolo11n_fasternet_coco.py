@@ -1,8 +1,3 @@
-# YOLO11n-FasterNet on COCO (80 classes), Ultralytics' recipe: FasterNet -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
-_base_ = ['./_base_/models/yolo11.py', './_base_/models/fasternet.py']
-
-scale, fasternet = _base_.scales.n, _base_.fasternet_scales.n
-model = dict(
-    backbone=dict(_delete_=True, **fasternet.backbone),
-    neck=dict(**scale.factors, in_channels=fasternet.out_channels, p5_context=True),
-    bbox_head=dict(head_module=dict(in_channels=scale.neck_out_channels)))
+# YOLO11n-FasterNet (FasterNet backbone) on COCO.
+_base_ = ['./_base_/models/yolo11.py', './_base_/lines/fasternet.py']
+model = _base_.line.n

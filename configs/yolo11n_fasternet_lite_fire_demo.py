@@ -1,8 +1,3 @@
-# YOLO11n-FasterNet-lite (the CPU-latency line) with the demo recipe (_base_/fire_demo.py: 256 px, 15 epochs).
-_base_ = ['./_base_/fire_demo.py', './_base_/models/fasternet.py']
-
-scale, fasternet = _base_.scales.n, _base_.fasternet_lite_scales.n
-model = dict(
-    backbone=dict(_delete_=True, **fasternet.backbone),
-    neck=dict(**scale.factors, in_channels=fasternet.out_channels, p5_context=True),
-    bbox_head=dict(head_module=dict(in_channels=scale.neck_out_channels)))
+# YOLO11n-FasterNet-lite (CPU variant of the FasterNet backbone) with the demo recipe.
+_base_ = ['./_base_/fire_demo.py', './_base_/lines/fasternet_lite.py']
+model = _base_.line.n

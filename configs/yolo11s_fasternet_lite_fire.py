@@ -1,10 +1,3 @@
-# YOLO11s-FasterNet-lite on the fire data (seed defaults:
-#  epochs 100, imgsz 640, batch 8): the CPU-latency line (FasterNet arch 'lite')
-#   -> SPPF, C2PSA on P5 -> YOLO11 neck -> Detect.
-_base_ = ['./_base_/yolo11_fire.py', './_base_/models/fasternet.py']
-
-scale, fasternet = _base_.scales.s, _base_.fasternet_lite_scales.s
-model = dict(
-    backbone=dict(_delete_=True, **fasternet.backbone),
-    neck=dict(**scale.factors, in_channels=fasternet.out_channels, p5_context=True),
-    bbox_head=dict(head_module=dict(in_channels=scale.neck_out_channels)))
+# YOLO11s-FasterNet-lite (CPU variant of the FasterNet backbone) on the fire data.
+_base_ = ['./_base_/fire.py', './_base_/lines/fasternet_lite.py']
+model = _base_.line.s

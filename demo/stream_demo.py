@@ -7,14 +7,13 @@
 
 SOURCE: a webcam index (``0``), an ``rtsp://`` or ``http://`` URL, a video file, an image or a
 folder. The threshold is the best-F1 threshold stored with the weights unless ``--score-thr``
-is given (``fasternet_yolo11/deploy/frame_detector.py``). ``--events`` writes one JSON line per
+is given (``fasternet_yolo11/deploy/detector.py``). ``--events`` writes one JSON line per
 frame (its detections, latency) and one per ``alarm`` / ``clear`` event; alarms are also logged
 on stderr. A live source is read without queueing (frames are dropped when inference is slower
-than the camera) and reopened with back-off when it drops (``fasternet_yolo11/deploy/stream.py``).
+than the camera) and reopened with back-off when it drops (``fasternet_yolo11/deploy/sources.py``).
 """
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -45,52 +44,33 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def open_detector(args):
-    from fasternet_yolo11.deploy.frame_detector import load_frame_detector
-    cfg = None
-    if args.backend == 'pytorch':
-        if not args.config:
-            cli.die('--backend pytorch needs --config (the checkpoint\'s config)')
-        from fasternet_yolo11.utils.config_utils import apply_checkpoint_settings
-        cfg = cli.load_config(args.config)
-        cli.check_checkpoint(args.weights)
-        with cli.one_line_errors():
-            apply_checkpoint_settings(cfg, args.weights)
-    elif not os.path.isfile(args.weights):
-        cli.die(f'model not found: {args.weights!r}')
-    with cli.one_line_errors():
-        return load_frame_detector(args.backend, args.weights, cfg, device=args.device, deploy=args.deploy,
-                                   score_thr=args.score_thr, threads=args.threads)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    from fasternet_yolo11.deploy.inference import draw
-    from fasternet_yolo11.deploy.stream import (
-        AlarmRule,
-        SourceError,
-        StreamReader,
-        detect_stream,
-        overlay,
-        video_writer,
-    )
+    if args.backend == 'pytorch' and not args.config:
+        cli.die('--backend pytorch needs --config (the checkpoint\'s config)')
+    if not 1 <= args.alarm_k <= args.alarm_n:
+        cli.die(f'--alarm-k/--alarm-n: the alarm needs 1 <= k <= n, got k={args.alarm_k} n={args.alarm_n}')
+    from fasternet_yolo11.deploy.detector import load_frame_detector
+    from fasternet_yolo11.deploy.outputs import draw, overlay, video_writer
+    from fasternet_yolo11.deploy.sources import StreamReader
+    from fasternet_yolo11.deploy.stream import AlarmRule, detect_stream
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    try:  # the source first: a bad one is one line before any model is loaded
-        reader = StreamReader(args.source, reconnects=args.reconnects, log=log)
-    except SourceError as err:
-        cli.die(str(err))
-    detector = open_detector(args)
+    # the source first: a bad one is one line before any model is loaded
+    reader = StreamReader(args.source, reconnects=args.reconnects, log=log)
+    cli.check_file(args.weights, 'checkpoint' if args.backend == 'pytorch' else 'model')
+    notes = []
+    detector = load_frame_detector(args.backend, args.weights, args.config, device=args.device, deploy=args.deploy,
+                                   score_thr=args.score_thr, threads=args.threads, notes=notes)
+    for note in notes:
+        log(f'note: {note}')
     classes = args.alarm_classes or detector.classes
     unknown = [c for c in classes if c not in detector.classes]
     if unknown:
         cli.die(f'--alarm-classes {" ".join(unknown)}: not classes of the model ({", ".join(detector.classes)})')
-    try:
-        alarm = AlarmRule(classes, args.alarm_k, args.alarm_n, args.alarm_cooldown)
-    except ValueError as err:
-        cli.die(f'--alarm-k/--alarm-n: {err}')
+    alarm = AlarmRule(classes, args.alarm_k, args.alarm_n, args.alarm_cooldown)
     log(f'{args.backend} on {reader.kind} {args.source!r}: threshold {detector.score_thr:.3f} '
         f'({detector.score_thr_source}); alarm on {", ".join(classes)} at {args.alarm_k} of {args.alarm_n} frames')
     events = sys.stdout if args.events == '-' else open(args.events, 'w') if args.events else None
@@ -143,5 +123,4 @@ def show(img):
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

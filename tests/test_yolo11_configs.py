@@ -8,7 +8,7 @@ from _tiny_data import make_tiny_coco
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmyolo.datasets import yolov5_collate
-from mmyolo.registry import DATASETS
+from mmyolo.registry import DATASETS, MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # yolo11.yaml scales: depth, width, max_channels; and the neck outputs (Detect inputs) of the reference table
@@ -28,8 +28,11 @@ def test_scale_configs(scale):
     for part in (cfg.model.backbone, cfg.model.neck):
         assert (part.deepen_factor, part.widen_factor, part.max_channels) == (depth, width, max_channels)
         assert part.force_c3k == (scale in 'mlx')
-    assert tuple(cfg.model.bbox_head.head_module.in_channels) == detect_in
-    assert cfg.model.neck.in_channels == [min(c, max_channels) * width for c in (512, 512, 1024)]
+    init_default_scope('mmyolo')
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    assert tuple(model.bbox_head.head_module.in_channels) == detect_in
+    assert model.neck.in_channels == [min(c, max_channels) * width for c in (512, 512, 1024)]
     assert cfg.model.neck.p5_context is False
     assert cfg.model.bbox_head.head_module.num_classes == cfg.model.train_cfg.assigner.num_classes == 80
 

@@ -3,7 +3,9 @@
 The same arguments as mmyolo's tools/test.py; prints COCO mAP through the config's evaluator.
 ``--data YAML`` evaluates on that YOLO-format dataset (its val split; class names from the yaml,
 which must have the checkpoint's class count, else one line names both); ``--img-size S`` sets
-the test size, which otherwise is the one the checkpoint was trained at (``utils/config_utils.py``).
+the test size, which otherwise is the one the checkpoint was trained at
+(``fasternet_yolo11/config/run_settings.py``). An exported model (``.onnx``, OpenVINO ``.xml``) is
+evaluated by ``tools/deployment/test_exported.py``.
 
 Next to the COCO mAP it prints P, R and F1 per class at the best-F1 threshold (Ultralytics'
 ``Class Images Instances P R mAP50 mAP50-95`` table) and writes ``PR_curve.png``,
@@ -26,19 +28,10 @@ from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
 
-from fasternet_yolo11.evaluation import config_helpers
-from fasternet_yolo11.utils import config_utils
-from fasternet_yolo11.utils.cli import (
-    check_checkpoint,
-    check_checkpoint_fits,
-    die,
-    finish,
-    img_size_flag,
-    load_config,
-    one_line_errors,
-    start,
-    use_gloo_without_cuda,
-)
+from fasternet_yolo11.config.run_settings import apply_checkpoint_settings, set_eval_dir
+from fasternet_yolo11.engine.checkpoint_meta import check_fits
+from fasternet_yolo11.engine.distributed import use_gloo_without_cuda
+from fasternet_yolo11.utils import cli
 
 
 def parse_args():
@@ -75,15 +68,10 @@ def parse_args():
 
 def main():
     args = parse_args()
-    check_checkpoint(args.checkpoint)
-    cfg = load_config(args.config)
-    img_size = img_size_flag(args.img_size)
-    try:
-        with one_line_errors():
-            notes = config_utils.apply_checkpoint_settings(
-                cfg, args.checkpoint, data_yaml=args.data, img_size=img_size, evaluates=True)
-    except config_utils.ConfigDerivationError as err:
-        die(str(err))
+    cli.check_file(args.checkpoint, 'checkpoint')
+    cfg = cli.load_config(args.config)
+    notes = apply_checkpoint_settings(cfg, args.checkpoint, data_yaml=args.data,
+                                      img_size=cli.img_size_flag(args.img_size), evaluates=True)
     for note in notes:
         print(f'note: {note}', file=sys.stderr)
     if args.cfg_options:
@@ -102,16 +90,16 @@ def main():
         cfg = trigger_visualization_hook(cfg, args)
     if args.deploy:
         cfg.custom_hooks = cfg.get('custom_hooks', []) + [dict(type='DeployModeHook')]
-    if args.json_prefix is None and not config_helpers.set_eval_dir(cfg.test_evaluator, args.eval_dir or 'auto') \
+    if args.json_prefix is None and not set_eval_dir(cfg.test_evaluator, args.eval_dir or 'auto') \
             and args.eval_dir:
-        die(f'--eval-dir needs a COCO bbox evaluator (CocoMetric/DetectionPRMetric); {args.config} has '
+        cli.die(f'--eval-dir needs a COCO bbox evaluator (CocoMetric/DetectionPRMetric); {args.config} has '
             f'{cfg.test_evaluator}')
     if args.json_prefix is not None:
         cfg.test_evaluator.format_only = True
         cfg.test_evaluator.outfile_prefix = args.json_prefix
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            die(f'--tta needs tta_model and tta_pipeline in {args.config}')
+            cli.die(f'--tta needs tta_model and tta_pipeline in {args.config}')
         cfg.model = dict(**cfg.tta_model, module=cfg.model)
         test_data_cfg = cfg.test_dataloader.dataset
         while 'dataset' in test_data_cfg:
@@ -121,14 +109,11 @@ def main():
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
-            die(f'--out must be a .pkl/.pickle file, got {args.out!r}')
+            cli.die(f'--out must be a .pkl/.pickle file, got {args.out!r}')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    with one_line_errors():
-        check_checkpoint_fits(runner.model, args.checkpoint, 'checkpoint', strict=True)
-        runner.test()
+    check_fits(runner.model, args.checkpoint, 'checkpoint', strict=True)
+    runner.test()
 
 
 if __name__ == '__main__':
-    start()
-    main()
-    finish()
+    cli.main(main)

@@ -5,11 +5,12 @@ Your own YOLO-format data in one command, no config file to write::
     python tools/train.py configs/yolo11n_fasternet_fire.py --data my.yaml --epochs 30 \
         --img-size 320 --batch 8 [--workers 2] [--nbs 64]
 
-``--data/--epochs/--img-size/--batch/--workers/--nbs/--patience`` set the config's primaries and everything
-derived from them (class names and count from the yaml, every pipeline size, switch epoch,
-intervals, scheduler, weight-decay batch, accumulation, early stopping: ``utils/config_utils.py``); a flag left out
-keeps the config's value, and ``--cfg-options`` is applied after them, as given. The work dir's
-dumped config says what ran. Resume with the same flags plus ``--resume``.
+``--data/--epochs/--img-size/--batch/--workers/--nbs/--patience/--amp`` set the config's primaries
+and everything derived from them (class names and count from the yaml, every pipeline size, switch
+epoch, intervals, scheduler, weight-decay batch, accumulation, early stopping, the optim wrapper:
+``fasternet_yolo11/config/derivation.py``); a flag left out keeps the config's value, and
+``--cfg-options`` is applied after them, as given. The work dir's dumped config says what ran.
+Resume with the same flags plus ``--resume``.
 
 Start from pretrained weights with ``--weights PATH [PATH ...]`` (YOLO11 weights, FasterNet
 ImageNet weights, our checkpoints; copied by module correspondence, a table per module group:
@@ -22,7 +23,7 @@ mmyolo's tools/train.py arguments, plus ``--channels-last``. Where it behaves di
 * a ``--resume`` or ``load_from`` checkpoint is compared with the model (tensor shapes only,
   memory-mapped) before training starts: one line names what does not fit;
 * on a machine without CUDA a distributed run uses gloo, plain BatchNorm and no DDP
-  ``device_ids`` (``cli.use_gloo_without_cuda``);
+  ``device_ids`` (``engine/distributed.py``);
 * a ``--resume``/``load_from`` checkpoint trained on another class count than the run's is
   one line naming both (an error for ``--resume``; a warning for ``load_from``, which may
   fine-tune on other classes);
@@ -41,20 +42,11 @@ from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
 
-from fasternet_yolo11.evaluation import config_helpers
-from fasternet_yolo11.utils import config_utils
-from fasternet_yolo11.utils.cli import (
-    check_checkpoint,
-    check_checkpoint_fits,
-    die,
-    finish,
-    img_size_flag,
-    load_config,
-    one_line_errors,
-    resolve_auto_resume,
-    start,
-    use_gloo_without_cuda,
-)
+from fasternet_yolo11.config import run_settings
+from fasternet_yolo11.engine.checkpoint_io import find_resume_checkpoint
+from fasternet_yolo11.engine.checkpoint_meta import check_fits, read_checkpoint_meta
+from fasternet_yolo11.engine.distributed import use_gloo_without_cuda
+from fasternet_yolo11.utils import cli
 
 
 def parse_args():
@@ -99,33 +91,25 @@ def parse_args():
 
 
 def apply_run_flags(cfg, args):
-    """``--data/--epochs/--img-size/--batch/--workers/--nbs`` on the loaded config."""
-    img_size = img_size_flag(args.img_size)
-    try:
-        with one_line_errors():
-            config_utils.apply_run_settings(
-                cfg, data_yaml=args.data, epochs=args.epochs, img_size=img_size,
-                batch=args.batch, workers=args.workers,
-                nbs=config_utils.KEEP if args.nbs is None else args.nbs)
-    except config_utils.ConfigDerivationError as err:
-        die(str(err))
-    if args.patience is not None:
-        if args.patience < 0:
-            die(f'--patience must be >= 0 (0 never stops), got {args.patience}')
-        config_helpers.set_patience(cfg, args.patience)
+    """``--data/--epochs/--img-size/--batch/--workers/--nbs/--patience/--amp`` on the loaded config."""
+    if args.patience is not None and args.patience < 0:
+        cli.die(f'--patience must be >= 0 (0 never stops), got {args.patience}')
+    run_settings.apply_run_settings(
+        cfg, data_yaml=args.data, epochs=args.epochs, img_size=cli.img_size_flag(args.img_size),
+        batch=args.batch, workers=args.workers, nbs=run_settings.KEEP if args.nbs is None else args.nbs,
+        patience=args.patience, amp=True if args.amp else None)
 
 
 def check_checkpoint_classes(cfg, path, what, fatal):
     """One line when the checkpoint was trained on another class count than this run."""
     if not path or '://' in str(path):
         return
-    with one_line_errors():
-        ckpt_names = config_utils.checkpoint_settings(path)['class_names']
+    ckpt_names = read_checkpoint_meta(path).class_names
     names = cfg.get('class_names')
     source = cfg.get('data_yaml') or 'the config'
-    message = config_utils.class_mismatch(path, ckpt_names, source, names)
+    message = run_settings.class_mismatch(path, ckpt_names, source, names)
     if message and fatal:
-        die(message)
+        cli.die(message)
     if message:
         print(f'warning: {message}; the class-dependent head tensors keep their initial values',
               file=sys.stderr)
@@ -135,20 +119,26 @@ def transfer_weights(cfg, paths):
     """``--weights``: the tensors the files give this model, written to
     ``<work_dir>/transferred_weights.pth``, which becomes ``load_from``; prints the table."""
     from fasternet_yolo11.engine import weight_transfer
-    try:
-        sources = [weight_transfer.read_weights(p) for p in paths]
-    except (FileNotFoundError, ValueError) as err:
-        die(str(err))
+    sources = [weight_transfer.read_weights(p) for p in paths]
     result = weight_transfer.transfer(weight_transfer.model_state_shapes(cfg), sources)
     print(weight_transfer.format_table(result))
     if not result.state_dict:
-        die(f'--weights: none of the {len(result.status)} tensors of this model fit any of {" ".join(paths)}')
+        cli.die(f'--weights: none of the {len(result.status)} tensors of this model fit any of {" ".join(paths)}')
     cfg.load_from = weight_transfer.save_transferred(result, osp.join(cfg.work_dir, 'transferred_weights.pth'))
+
+
+def resolve_auto_resume(work_dir):
+    """The checkpoint ``--resume`` (no path) continues from, printing its notes; None when
+    training starts from scratch."""
+    path, notes = find_resume_checkpoint(work_dir)
+    for note in notes:
+        print(f'note: {note}', file=sys.stderr)
+    return path
 
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config)
+    cfg = cli.load_config(args.config)
     apply_run_flags(cfg, args)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -161,23 +151,11 @@ def main():
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
-    if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper == 'AmpOptimWrapper':
-            print('AMP is already enabled in the config.')
-        elif optim_wrapper not in ('OptimWrapper', 'FiniteOptimWrapper'):
-            die(f'--amp needs optim_wrapper.type OptimWrapper or FiniteOptimWrapper, the config '
-                f'has {optim_wrapper}')
-        else:  # AMP's loss scaler skips non-finite steps itself
-            accumulating = cfg.optim_wrapper.get('accumulative_counts', 1) > 1
-            cfg.optim_wrapper.type = 'NominalBatchAmpOptimWrapper' if accumulating \
-                else 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.channels_last:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='ChannelsLastHook')]
 
     if args.resume not in (None, 'auto'):
-        check_checkpoint(args.resume, '--resume checkpoint')
+        cli.check_file(args.resume, '--resume checkpoint')
         cfg.resume, cfg.load_from = True, args.resume
     elif args.resume == 'auto' or (cfg.get('resume') and not cfg.get('load_from')):
         # mmengine trusts last_checkpoint blindly; this falls back to the newest complete
@@ -190,23 +168,23 @@ def main():
         print(f'note: resuming {cfg.load_from}; --weights is not applied', file=sys.stderr)
     elif args.weights:
         transfer_weights(cfg, args.weights)
+    # --weights says itself what it transferred and re-initialised (its table)
+    transferred = bool(args.weights) and not cfg.resume
     if not cfg.resume:
-        check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
-    check_checkpoint_classes(cfg, cfg.get('load_from'),
-                             'resume checkpoint' if cfg.resume else 'load_from checkpoint',
-                             fatal=bool(cfg.resume))
+        cli.check_file(cfg.get('load_from'), 'load_from checkpoint')
+    if not transferred:
+        check_checkpoint_classes(cfg, cfg.get('load_from'),
+                                 'resume checkpoint' if cfg.resume else 'load_from checkpoint',
+                                 fatal=bool(cfg.resume))
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    if cfg.get('load_from'):
-        with one_line_errors():
-            check_checkpoint_fits(runner.model, cfg.load_from,
-                                  'resume checkpoint' if cfg.resume else 'load_from checkpoint',
-                                  strict=bool(cfg.resume))
-    with one_line_errors():
-        runner.train()
+    if cfg.get('load_from') and not transferred:
+        note = check_fits(runner.model, cfg.load_from,
+                          'resume checkpoint' if cfg.resume else 'load_from checkpoint', strict=bool(cfg.resume))
+        if note:
+            print(f'warning: {note}', file=sys.stderr)
+    runner.train()
 
 
 if __name__ == '__main__':
-    start()
-    main()
-    finish()
+    cli.main(main)

@@ -16,7 +16,7 @@ default_hooks = dict(
     # one table of the model's blocks (backbone, SPPF/C2PSA, neck, head) with channels and params
     model_summary=dict(type='ModelSummaryHook'),
     # a NaN/Inf loss stops the run naming the iteration and loss term; action='skip' drops the
-    # step instead (with the recipe's FiniteOptimWrapper, which never applies a non-finite step)
+    # step instead (with the recipe's NominalBatchOptimWrapper, which never applies a non-finite step)
     non_finite_loss=dict(type='NonFiniteLossHook', action='stop'))
 
 env_cfg = dict(

@@ -1,8 +1,9 @@
-"""YOLO11 and YOLO11-FasterNet for MMYOLO.
+"""YOLO11, YOLO11-FasterNet and their CPU lines for MMYOLO.
 
 Importing the package registers the project's modules in mmyolo's registries (``custom_imports``
-in the configs does it in every process, dataloader workers and torchrun ranks included). Its
-only other effects, all of them additions:
+in the configs does it in every process, dataloader workers and torchrun ranks included): the
+models, datasets, evaluation and engine layers, nothing of ``deploy/`` or ``analysis/`` and no
+deployment runtime. Its only other effects, all of them additions:
 
 * the file backend ``atomic_local`` is registered with mmengine (a new name; mmengine's
   ``local`` backend and its checkpoint loaders stay as they are);
@@ -15,10 +16,11 @@ Everything that changes how mmengine or torch behave is an explicit call:
 training state for torch's weights-only loading
 (:func:`fasternet_yolo11.engine.checkpoint_io.use_weights_only_loading`).
 
-Layout: ``models/`` (backbones, necks, dense_heads, layers, utils), ``datasets/``, ``engine/``
-(hooks, optim wrappers, checkpoint I/O), ``evaluation/`` (the P/R/F1 + COCO metric, matching,
-reports), ``deploy/`` (deploy form, export graphs, runners, inference), ``analysis/`` (timing,
-complexity, training speed, logs), ``utils/`` (what the command-line tools share).
+Layers, each importing only those before it: ``errors`` (the user-error classes) <- ``models``
+(backbones, necks, dense heads, layers, the deploy form, weight converters) <- ``datasets``,
+``evaluation`` <- ``engine`` (hooks, optim wrappers, checkpoint I/O, weight transfer) <-
+``config`` (reading configs, derived keys, run settings) <- ``deploy`` (export, runtimes, demos'
+library), ``analysis`` (measurements) <- ``utils/cli.py`` and the scripts in ``tools/``, ``demo/``.
 """
 import os
 

@@ -1,6 +1,6 @@
 # The demo recipe cut to one epoch of tiny batches: the comparison report's --train-recipe in tests.
 _base_ = '../../configs/_base_/fire_demo.py'
-from fasternet_yolo11.utils.config_utils import derived_keys  # noqa: E402
+from fasternet_yolo11.config.derivation import derived_keys  # noqa: E402
 
 max_epochs = 1
 close_mosaic_epochs = 0  # mosaic for the one epoch, as the demo's first epochs

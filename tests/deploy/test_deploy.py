@@ -9,7 +9,8 @@ from mmyolo.utils import register_all_modules
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from fasternet_yolo11.deploy import RawOutputs, fuse_conv_bn, switch_to_deploy
+from fasternet_yolo11.deploy.export_graphs import RawOutputs
+from fasternet_yolo11.models.deploy_form import fuse_conv_bn, switch_to_deploy
 
 register_all_modules()
 
@@ -82,24 +83,25 @@ def test_mmcv_fuse_meets_only_adjacent_conv_bn_pairs(config):
 
 
 @pytest.mark.parametrize('backend,options', [
-    ('fused', dict(pconv='slicing')),
-    ('fused', dict(pconv='split_cat', channels_last=True)),
-    ('onnx', dict(pconv='slicing', ort_opt='disable')),
-    ('onnx', dict(pconv='split_cat', ort_opt='all')),
-    ('onnx', dict(pconv='slicing', ort_spinning=False)),
+    ('pytorch_deploy', dict(pconv='slicing')),
+    ('pytorch_deploy', dict(pconv='split_cat', channels_last=True)),
+    ('onnxruntime', dict(pconv='slicing', ort_opt='disable')),
+    ('onnxruntime', dict(pconv='split_cat', ort_opt='all')),
+    ('onnxruntime', dict(pconv='slicing', ort_spinning=False)),
 ])
 def test_benchmark_inference_options_keep_outputs(backend, options, tmp_path):
     # Every option the benchmark and the comparison report time is a pure speed choice.
-    from fasternet_yolo11.deploy.runners import runners
+    from fasternet_yolo11.deploy.speed_runners import build_runner
+    cfg = Config.fromfile('configs/yolo11n_fasternet_lite_coco.py')
     model = random_model('configs/yolo11n_fasternet_lite_coco.py')
     options = dict(options)
     pconv = options.pop('pconv')
 
     def outputs(backend, **kw):
-        make = runners(model, backend, 'cpu', (64, 96), pconv, 1, str(tmp_path), **kw)
+        make = build_runner(model, cfg, backend, 'cpu', (64, 96), pconv, 1, str(tmp_path), **kw)
         torch.manual_seed(3)  # the same random input for every backend
         return [torch.as_tensor(o) for o in make(2)()]
-    ref = outputs('eager')
+    ref = outputs('pytorch')
     out = outputs(backend, **options)
     assert len(out) == len(ref) == 6
     for a, b in zip(ref, out):
@@ -110,7 +112,7 @@ def test_benchmark_inference_options_keep_outputs(backend, options, tmp_path):
 @pytest.mark.parametrize('spinning', [True, False])
 def test_ort_session_spinning_option(spinning, tmp_path):
     # The comparison report's interleaved rounds turn ONNX Runtime's thread spinning off.
-    from fasternet_yolo11.deploy.runners import ort_session
+    from fasternet_yolo11.deploy.runtimes import ort_session
     path = str(tmp_path / 'conv.onnx')
     torch.onnx.export(torch.nn.Conv2d(3, 4, 3), (torch.zeros(1, 3, 8, 8),), path, dynamo=False,
                       input_names=['images'])

@@ -1,6 +1,5 @@
 """ONNX export: onnxruntime vs PyTorch, raw outputs and end-to-end NMS, both PConv modes, and
 the two demos (PyTorch / ONNX Runtime) drawing the same boxes."""
-import argparse
 import json
 import os.path as osp
 
@@ -14,8 +13,9 @@ from _tools import run_tool
 from mmengine.config import Config
 from test_deploy import random_model
 
-from fasternet_yolo11.deploy import End2End, RawOutputs, fuse_conv_bn, set_pconv_mode
+from fasternet_yolo11.deploy.export_graphs import End2End, RawOutputs, decode, make_priors
 from fasternet_yolo11.deploy.onnx_export import export
+from fasternet_yolo11.models.deploy_form import fuse_conv_bn, set_pconv_mode
 
 CONFIG = 'configs/yolo11n_fasternet_fire_demo.py'  # 256 px test pipeline, 2 classes
 
@@ -48,12 +48,9 @@ def lively_model():
     return model
 
 
-def export_args(out, **kw):
-    base = dict(config=CONFIG, checkpoint=None, out=str(out), img_size=[64, 96], batch=1,
-                dynamic_batch=False, mode='raw', pconv='slicing', no_fuse=False, simplify=False,
-                opset=17, keep_top_k=50, iou_thr=0.7, score_thr=0.3)
-    base.update(kw)
-    return argparse.Namespace(**base)
+def export_args(**kw):
+    """The keyword arguments of ``export`` these tests share, with ``kw`` changed."""
+    return dict(dict(img_hw=[64, 96], mode='raw', keep_top_k=50, iou_thr=0.7, score_thr=0.3), **kw)
 
 
 @pytest.fixture(scope='module')
@@ -63,8 +60,8 @@ def model():
 
 @pytest.mark.parametrize('pconv', ['slicing', 'split_cat'])
 def test_raw_outputs_match_pytorch(tmp_path, model, pconv):
-    info = export(export_args(tmp_path / 'raw.onnx', pconv=pconv, dynamic_batch=True),
-                  Config.fromfile(CONFIG), model)
+    info = export(model, Config.fromfile(CONFIG), str(tmp_path / 'raw.onnx'),
+                  **export_args(pconv=pconv, dynamic_batch=True))
     # A sane graph: ~100 convs, no per-block blow-up (FasterNet issue #16), weights stored once.
     params_mb = sum(p.numel() for p in model.parameters()) * 4 / 2**20
     assert info['ops']['Conv'] < 110 and info['nodes'] < 1500, info
@@ -88,7 +85,6 @@ def well_conditioned_input(model, score_thr, iou_thr, margin=1e-4, gap=1e-5):
     candidate score and no IoU within ``margin`` of its threshold, and no two overlapping
     (IoU > threshold) candidates of a class with scores within ``gap`` (greedy NMS follows the
     score order; the order of boxes that do not suppress each other does not matter)."""
-    from fasternet_yolo11.deploy import decode, make_priors
     for seed in range(20):
         x = torch.rand(3, 3, 64, 96, generator=torch.Generator().manual_seed(seed))
         with torch.no_grad():
@@ -114,8 +110,8 @@ def well_conditioned_input(model, score_thr, iou_thr, margin=1e-4, gap=1e-5):
 
 
 def test_end2end_nms_matches_pytorch(tmp_path, model):
-    info = export(export_args(tmp_path / 'e2e.onnx', mode='end2end', dynamic_batch=True,
-                              score_thr=0.3), Config.fromfile(CONFIG), model)
+    info = export(model, Config.fromfile(CONFIG), str(tmp_path / 'e2e.onnx'),
+                  **export_args(mode='end2end', dynamic_batch=True, score_thr=0.3))
     assert info['ops'].get('NonMaxSuppression') == 1
     meta = {p.key: p.value for p in onnx.load(info['path']).metadata_props}
     assert json.loads(meta['classes']) == ['fire', 'smoke'] and meta['mode'] == 'end2end'
@@ -170,8 +166,8 @@ def test_demos_draw_the_same_boxes(tmp_path, model):
 
 def test_onnx_demo_on_a_video(tmp_path, model):
     onnx_path = str(tmp_path / 'model.onnx')
-    export(export_args(onnx_path, mode='end2end', img_size=[256, 256], score_thr=None,
-                       keep_top_k=None, iou_thr=None), Config.fromfile(CONFIG), model)
+    export(model, Config.fromfile(CONFIG), onnx_path,
+           **export_args(mode='end2end', img_hw=[256, 256], score_thr=None, keep_top_k=None, iou_thr=None))
     video = str(tmp_path / 'clip.mp4')
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 5, (160, 120))
     rng = np.random.default_rng(1)

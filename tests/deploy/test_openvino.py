@@ -11,17 +11,12 @@ from _tools import run_tool
 from mmengine.config import Config
 from test_onnx_export import CONFIG, export_args, lively_model
 
-from fasternet_yolo11.deploy.inference import (
-    OnnxDetector,
-    OpenVinoDetector,
-    build_preprocess,
-    load_exported,
-)
+from fasternet_yolo11.deploy.exported import load_exported
 from fasternet_yolo11.deploy.onnx_export import export
-from fasternet_yolo11.deploy.quantization import box_iou
-from fasternet_yolo11.deploy.runners import BACKENDS, runners
-
-pytest.importorskip('openvino')
+from fasternet_yolo11.deploy.preprocess import build_preprocess
+from fasternet_yolo11.deploy.runtimes import SPEED_BACKENDS
+from fasternet_yolo11.deploy.speed_runners import build_runner
+from fasternet_yolo11.evaluation.matching import box_iou
 
 
 @pytest.fixture(scope='module')
@@ -29,18 +24,19 @@ def model():
     return lively_model()
 
 
-def test_openvino_runner_matches_eager(model, tmp_path):
-    assert 'openvino' in BACKENDS
+def test_openvino_runner_matches_pytorch(model, tmp_path):
+    assert 'openvino' in SPEED_BACKENDS
+    cfg = Config.fromfile(CONFIG)
 
     def outputs(backend):
-        make = runners(model, backend, 'cpu', (64, 96), 'slicing', 1, str(tmp_path))
+        make = build_runner(model, cfg, backend, 'cpu', (64, 96), 'slicing', 1, str(tmp_path))
         torch.manual_seed(3)  # the same random input
         return [torch.as_tensor(o) for o in make(2)()]
-    ref, out = outputs('eager'), outputs('openvino')
+    ref, out = outputs('pytorch'), outputs('openvino')
     assert len(out) == len(ref) == 6
     for a, b in zip(ref, out):
         assert a.shape == b.shape and torch.allclose(a, b, atol=1e-3, rtol=1e-3), (a - b).abs().max()
-    assert runners(model, 'openvino', 'cuda', (64, 96), 'slicing', 1, str(tmp_path)) is None
+    assert build_runner(model, cfg, 'openvino', 'cuda', (64, 96), 'slicing', 1, str(tmp_path)) is None
 
 
 def generated_images(n=4, seed=0):
@@ -107,10 +103,11 @@ def test_openvino_detections_equal_onnxruntime(model, tmp_path, mode):
     path = str(tmp_path / f'{mode}.onnx')
     # No top-k cut (keep_top_k / max_per_img beyond the box count): with this random model's
     # ~300 boxes per image, which box is the last kept would hang on rounding.
-    export(export_args(path, mode=mode, score_thr=0.3, img_size=[256, 256], keep_top_k=2000),
-           Config.fromfile(CONFIG), model)
-    ort_det, ov_det = OnnxDetector(path), load_exported(path, 'openvino')
-    assert isinstance(ov_det, OpenVinoDetector) and ov_det.classes == ort_det.classes
+    export(model, Config.fromfile(CONFIG), path, **export_args(mode=mode, score_thr=0.3, img_hw=[256, 256],
+                                                               keep_top_k=2000))
+    ort_det, ov_det = load_exported(path), load_exported(path, 'openvino')
+    assert (ort_det.backend, ov_det.backend) == ('onnxruntime', 'openvino') and ov_det.classes == ort_det.classes
+    assert type(ov_det.session._ov).__name__ == 'CompiledModel'  # compiled by OpenVINO itself
     preprocess = build_preprocess(ort_det.pipeline)
     ref, test = [], []
     for img in generated_images():
@@ -125,8 +122,8 @@ def test_openvino_detections_equal_onnxruntime(model, tmp_path, mode):
 
 def test_onnx_demo_openvino_backend(model, tmp_path):
     path = str(tmp_path / 'model.onnx')
-    export(export_args(path, mode='end2end', score_thr=0.3, img_size=[256, 256], keep_top_k=2000),
-           Config.fromfile(CONFIG), model)
+    export(model, Config.fromfile(CONFIG), path, **export_args(mode='end2end', score_thr=0.3, img_hw=[256, 256],
+                                                               keep_top_k=2000))
     images = tmp_path / 'images'
     images.mkdir()
     for i, img in enumerate(generated_images(2, seed=1)):

@@ -10,7 +10,8 @@ import pytest
 from _tools import REPO, run_tool
 
 from fasternet_yolo11.datasets.demo_data import make_fire_demo
-from fasternet_yolo11.deploy.inference import OnnxDetector, build_preprocess, load_exported, read_metadata
+from fasternet_yolo11.deploy.exported import load_exported, read_metadata
+from fasternet_yolo11.deploy.preprocess import build_preprocess
 from fasternet_yolo11.deploy.quantization import (
     CalibrationImages,
     calibration_files,
@@ -34,14 +35,14 @@ def data_yaml(tmp_path_factory):
 @pytest.fixture(scope='module')
 def fp32(tmp_path_factory):
     """The fused raw fp32 export of the checkpoint, as quantize.py makes it."""
-    from fasternet_yolo11.deploy.inference import init_model
-    from fasternet_yolo11.utils.cli import load_config
-    from fasternet_yolo11.utils.config_utils import apply_checkpoint_settings
-    from tools.deployment.quantize import export_fp32
+    from fasternet_yolo11.config.loading import load_config
+    from fasternet_yolo11.config.run_settings import apply_checkpoint_settings
+    from fasternet_yolo11.deploy.detector import init_model
+    from fasternet_yolo11.deploy.onnx_export import export
     cfg = load_config(CONFIG)
     apply_checkpoint_settings(cfg, CKPT)
     path = str(tmp_path_factory.mktemp('fp32') / 'fp32.onnx')
-    export_fp32(cfg, init_model(cfg, CKPT), path)
+    export(init_model(cfg, CKPT), cfg, path, mode='raw')
     return path
 
 
@@ -82,14 +83,12 @@ def test_match_rate():
     assert match_rate([a], [(a[0][:1], a[1][:1], a[2][:1])]) == 0.5
 
 
-@pytest.mark.parametrize('engine', ['ort', 'openvino'])
+@pytest.mark.parametrize('engine', ['onnxruntime', 'openvino'])
 def test_int8_finds_the_fp32_boxes(fp32, data_yaml, tmp_path, engine):
-    if engine == 'openvino':
-        pytest.importorskip('nncf')
     files = calibration_files(data_yaml, 'train', 16)
     out = str(tmp_path / f'int8_{engine}{int8_suffix(engine)}')
-    info = quantize(fp32, out, CalibrationImages(files, OnnxDetector(fp32)), engine)
-    if engine == 'ort':  # a QDQ ONNX file, run by both runtimes
+    info = quantize(fp32, out, CalibrationImages(files, load_exported(fp32)), engine)
+    if engine == 'onnxruntime':  # a QDQ ONNX file, run by both runtimes
         model = onnx.load(out)
         ops = [n.op_type for n in model.graph.node]
         assert ops.count('QuantizeLinear') > 20 and ops.count('DequantizeLinear') > 20
@@ -114,16 +113,16 @@ def test_int8_finds_the_fp32_boxes(fp32, data_yaml, tmp_path, engine):
 
 
 def test_quantize_refuses_a_wrong_file_type(fp32, data_yaml, tmp_path):
-    images = CalibrationImages(calibration_files(data_yaml, 'train', 2), OnnxDetector(fp32))
+    images = CalibrationImages(calibration_files(data_yaml, 'train', 2), load_exported(fp32))
     with pytest.raises(ValueError, match=r'the openvino engine writes \.xml files'):
         quantize(fp32, str(tmp_path / 'int8.onnx'), images, 'openvino')
-    with pytest.raises(ValueError, match=r'the ort engine writes \.onnx files'):
-        quantize(fp32, str(tmp_path / 'int8.xml'), images, 'ort')
+    with pytest.raises(ValueError, match=r'the onnxruntime engine writes \.onnx files'):
+        quantize(fp32, str(tmp_path / 'int8.xml'), images, 'onnxruntime')
 
 
 # Share of the fp32 model's confident boxes (score >= 0.25; 34 on the 8 val images) that the
 # INT8 model finds again: same class, IoU >= 0.5, score >= 0.125 (match_rate). Measured on this
-# checkpoint (16 calibration images, everything but the decoding in int8): the ort engine's file
+# checkpoint (16 calibration images, everything but the decoding in int8): the onnxruntime engine's file
 # in ONNX Runtime and in OpenVINO, and the openvino engine's IR in OpenVINO: 1.000 each, also with
 # the first conv and the head's last convs kept fp32 (an earlier run on another CPU lost one box
 # in OpenVINO: 0.971). 0.9 allows three boxes of 34 to drop, so that a different CPU's int8
@@ -156,7 +155,7 @@ def test_quantize_tool(data_yaml, tmp_path):
     log = run_tool('tools/deployment/quantize.py', CONFIG, CKPT, '--calib-data', data_yaml,
                    '--num-images', '6', '--out', out, '--fp32-out', fp32_out,
                    '--keep-fp32', 'first', 'head').out
-    assert 'INT8 ort, 6 calibration images' in log and '(first, head)' in log
+    assert 'INT8 onnxruntime, 6 calibration images' in log and '(first, head)' in log
     assert osp.isfile(out) and osp.getsize(out) < osp.getsize(fp32_out)
     # the kept convs (first + 6 head) read fp32 weights: no DequantizeLinear produces them
     graph = onnx.load(out).graph
@@ -169,31 +168,33 @@ def test_quantize_tool(data_yaml, tmp_path):
     assert 'coco/bbox_mAP' in log
 
 
-@pytest.mark.parametrize('backend', ['onnx_int8', 'openvino_int8'])
+@pytest.mark.parametrize('backend', ['onnxruntime_int8', 'openvino_int8'])
 def test_int8_speed_runners_compute_the_network(backend, tmp_path, monkeypatch):
     """benchmark/compare_report's INT8 backends run the quantized export of the same network:
     the head outputs keep their shapes and stay close to fp32's (random-input calibration)."""
     import torch
 
-    from fasternet_yolo11.deploy.inference import init_model
-    from fasternet_yolo11.deploy.runners import BACKENDS, runners
-    from fasternet_yolo11.utils.cli import load_config
-    assert backend in BACKENDS
-    model = init_model(load_config(CONFIG), CKPT)
+    from fasternet_yolo11.config.loading import load_config
+    from fasternet_yolo11.deploy.detector import init_model
+    from fasternet_yolo11.deploy.runtimes import SPEED_BACKENDS
+    from fasternet_yolo11.deploy.speed_runners import build_runner
+    assert backend in SPEED_BACKENDS
+    cfg = load_config(CONFIG)
+    model = init_model(cfg, CKPT)
     cwd = tmp_path / 'cwd'
     cwd.mkdir()
     monkeypatch.chdir(cwd)  # the quantizers' scratch files must not land in the working dir
 
     def outputs(name):
-        make = runners(model, name, 'cpu', (64, 64), 'slicing', 1, str(tmp_path))
+        make = build_runner(model, cfg, name, 'cpu', (64, 64), 'slicing', 1, str(tmp_path))
         torch.manual_seed(0)  # the same random input
         return [np.asarray(o) for o in make(2)()]
-    ref, out = outputs('onnx'), outputs(backend)
+    ref, out = outputs('onnxruntime'), outputs(backend)
     assert [o.shape for o in out] == [o.shape for o in ref] and ref[0].shape[0] == 2
     # quantized, not another network (unrelated outputs correlate ~0): measured on this tiny
     # model, per output, ORT QDQ 0.974-1.0, NNCF's IR in OpenVINO 0.993-1.0 (NNCF's ONNX file
     # in OpenVINO, no longer made, 0.17-0.86)
     for a, b in zip(ref, out):
         assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
-    assert runners(model, backend, 'cuda', (64, 64), 'slicing', 1, str(tmp_path)) is None
+    assert build_runner(model, cfg, backend, 'cuda', (64, 64), 'slicing', 1, str(tmp_path)) is None
     assert not list(cwd.iterdir()), sorted(p.name for p in cwd.iterdir())

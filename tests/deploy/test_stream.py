@@ -1,4 +1,4 @@
-"""Live sources and the alarm rule (fasternet_yolo11/deploy/stream.py), demo/stream_demo.py."""
+"""Live sources (fasternet_yolo11/deploy/sources.py), the alarm rule (deploy/stream.py), demo/stream_demo.py."""
 import json
 import os.path as osp
 import subprocess
@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fasternet_yolo11.deploy.stream import AlarmRule, SourceError, StreamReader, detect_stream
+from fasternet_yolo11.deploy.sources import SourceError, StreamReader
+from fasternet_yolo11.deploy.stream import AlarmRule, detect_stream
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_fasternet_yolo11.py')
@@ -126,7 +127,7 @@ def test_live_source_that_dies_is_reopened():
                           log=logs.append, sleep=waits.append)
     assert reader.live
     values = []
-    for _, _, frame in reader:
+    for _, _, frame, _ in reader:
         values.append(int(frame[0, 0, 0]))
     assert values[-1] == 104 and any(v < 100 for v in values)
     assert values == sorted(values)  # newest-frame reading never goes back

@@ -10,7 +10,8 @@ from _tiny_data import make_tiny_coco
 from _tools import REPO, data_options, run_tool
 from mmengine.logging import MessageHub
 
-from fasternet_yolo11.engine.hooks import BestThresholdHook, FitnessEarlyStoppingHook, best_threshold_from_checkpoint
+from fasternet_yolo11.engine.checkpoint_meta import best_threshold_from_checkpoint
+from fasternet_yolo11.engine.hooks import BestThresholdHook, FitnessEarlyStoppingHook
 
 CFG = osp.join(REPO, 'tests', 'configs', 'tiny_early_stop.py')
 

@@ -1,4 +1,4 @@
-"""Ultralytics' gradient accumulation in FiniteOptimWrapper (engine/optim_wrappers.py): one step per
+"""Ultralytics' gradient accumulation in NominalBatchOptimWrapper (engine/optim_wrappers.py): one step per
 window of batches (momentum buffers change only then), windows ramped during warm-up as Ultralytics'
 trainer ramps ``accumulate``, gradients summed, lr set per iteration by the scheduler hook."""
 import types
@@ -9,7 +9,7 @@ import torch
 from mmengine.logging import MessageHub
 from mmyolo.engine.hooks import YOLOv5ParamSchedulerHook
 
-from fasternet_yolo11.engine.optim_wrappers import FiniteOptimWrapper
+from fasternet_yolo11.engine.optim_wrappers import NominalBatchOptimWrapper
 
 
 def ultralytics_steps(n, k, nw):
@@ -28,7 +28,7 @@ def make(k, warmup=None, max_epochs=2, iters_per_epoch=20, init=0, lr=0.1, momen
     torch.manual_seed(seed)
     model = torch.nn.Linear(3, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    wrapper = FiniteOptimWrapper(optimizer=optimizer, accumulative_counts=k, accumulate_warmup=warmup)
+    wrapper = NominalBatchOptimWrapper(optimizer=optimizer, accumulative_counts=k, accumulate_warmup=warmup)
     hub = MessageHub.get_current_instance()
     hub.update_info('max_epochs', max_epochs)
     hub.update_info('max_iters', max_epochs * iters_per_epoch)

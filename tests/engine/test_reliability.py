@@ -22,7 +22,7 @@ from fasternet_yolo11.engine.checkpoint_io import (
     latest_complete_checkpoint,
     remove_stale_temporaries,
 )
-from fasternet_yolo11.engine.optim_wrappers import FiniteOptimWrapper
+from fasternet_yolo11.engine.optim_wrappers import NominalBatchOptimWrapper
 
 
 def load_ckpt(path):
@@ -73,7 +73,7 @@ def test_resume_picks_newest_complete_checkpoint(tmp_path):
 def test_finite_optim_wrapper_does_not_apply_a_nan_step():
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 2)
-    wrapper = FiniteOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+    wrapper = NominalBatchOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
                                                  weight_decay=0.01))
     x = torch.randn(4, 3)
     wrapper.update_params(model(x).pow(2).mean())  # a normal step fills the momentum buffers

@@ -1,4 +1,4 @@
-"""engine/checkpoint_io.load_ultralytics_checkpoint: Ultralytics .pt files read without running their pickle.
+"""engine/ultralytics_reader.load_ultralytics_checkpoint: Ultralytics .pt files read without running their pickle.
 
 The genuine-format file is written in a subprocess that registers stand-in ``ultralytics.*`` modules under the
 class paths Ultralytics 8.3.0 pickles (so none of them leaks into this process), builds a DetectionModel-shaped
@@ -23,12 +23,10 @@ import torch
 from _yolo11_reference import REPO, ultralytics_state_dict
 from _yolo11_reference import converter as conv
 
-from fasternet_yolo11.engine.checkpoint_io import (
-    UnsafeCheckpointError,
-    load_ultralytics_checkpoint,
-    load_weights_only,
-)
+from fasternet_yolo11.engine.checkpoint_io import UnsafeCheckpointError, load_weights_only
+from fasternet_yolo11.engine.ultralytics_reader import load_ultralytics_checkpoint
 from fasternet_yolo11.models.utils.yolo11_converter import convert_state_dict
+from fasternet_yolo11.utils import cli
 
 TRAIN_ARGS = {'task': 'detect', 'mode': 'train', 'model': 'yolo11n.yaml', 'data': 'coco.yaml', 'epochs': 600,
               'batch': 128, 'imgsz': 640, 'mosaic': 1.0, 'mixup': 0.0, 'copy_paste': 0.1, 'name': 'train'}
@@ -342,7 +340,7 @@ def test_command_line_refuses_crafted_file(tmp_path, capsys):
     marker, src, dst = tmp_path / 'MARKER', tmp_path / 'evil.pt', tmp_path / 'out.pth'
     _save_crafted(src, _Reduce(os.system, f'touch {marker}'), 'train_args')
     with pytest.raises(SystemExit) as exit_:
-        conv.main(['--src', str(src), '--dst', str(dst)])
+        cli.main(conv.main, ['--src', str(src), '--dst', str(dst)])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith('error: refused to read') and 'system' in err[0], err

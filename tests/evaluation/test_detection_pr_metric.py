@@ -196,21 +196,25 @@ def test_eval_dir_auto_is_the_log_dir(tmp_path):
     assert (tmp_path / 'run' / 'metrics.json').is_file() and (tmp_path / 'run' / 'PR_curve.png').is_file()
 
 
-def test_config_helpers():
+def test_patience_and_eval_dir_edit_the_config():
     from mmengine.config import Config
 
-    from fasternet_yolo11.evaluation.config_helpers import set_eval_dir, set_patience, use_pr_metric
+    from fasternet_yolo11.config.derivation import use_pr_metric
+    from fasternet_yolo11.config.run_settings import apply_run_settings, set_eval_dir
     cfg = Config(dict(val_evaluator=dict(type='mmdet.CocoMetric', ann_file=None, metric='bbox', classwise=True),
                       test_evaluator=[dict(type='mmdet.CocoMetric', metric='bbox'), dict(type='Other')],
                       custom_hooks=[dict(type='EMAHook')]))
     assert set_eval_dir(cfg.test_evaluator, '/x') == 1
     assert cfg.test_evaluator[0].type == 'DetectionPRMetric' and cfg.test_evaluator[0].eval_dir == '/x'
     assert 'eval_dir' not in cfg.test_evaluator[1]
-    hook = set_patience(cfg, 7)
+    apply_run_settings(cfg, patience=7)  # --patience on a config without early stopping adds it
+    hook = cfg.custom_hooks[-1]
     assert hook == dict(type='FitnessEarlyStoppingHook', monitor='coco/fitness', rule='greater', patience=7)
     assert [h['type'] for h in cfg.custom_hooks] == ['EMAHook', 'FitnessEarlyStoppingHook']
     assert cfg.val_evaluator.type == 'DetectionPRMetric' and cfg.val_evaluator.classwise
-    set_patience(cfg, 3, monitor='coco/bbox_mAP')
+    assert cfg.patience == 7
+    cfg.custom_hooks[1].monitor = 'coco/bbox_mAP'  # a config's own hook keeps its monitor
+    apply_run_settings(cfg, patience=3)
     assert len(cfg.custom_hooks) == 2 and cfg.custom_hooks[1].patience == 3
     assert cfg.custom_hooks[1].monitor == 'coco/bbox_mAP'
     assert use_pr_metric(dict(type='mmdet.CocoMetric', metric='segm')) == 0

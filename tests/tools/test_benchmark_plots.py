@@ -29,8 +29,7 @@ def test_benchmark_two_iterations_per_backend(tmp_path):
     assert 'CPU:' in table and '1 threads' in table and 'onnxruntime' in table
     rows = [ln for ln in table.splitlines() if ln.startswith('| yolo11n_fasternet_coco')]
     assert [r.split('|')[3].strip() for r in rows] == [
-        'PyTorch eager', 'PyTorch deploy (fused)', 'ONNX Runtime', 'OpenVINO',
-        'ONNX Runtime INT8', 'OpenVINO INT8']
+        'PyTorch', 'PyTorch deploy form', 'ONNX Runtime', 'OpenVINO', 'ONNX Runtime INT8', 'OpenVINO INT8']
     for r in rows:
         median = float(r.split('|')[5].split()[0])
         throughput = float(r.split('|')[6])

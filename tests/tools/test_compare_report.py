@@ -6,7 +6,9 @@ import os.path as osp
 import pytest
 from _tools import REPO, run_tool
 
+from fasternet_yolo11.analysis import compare, report, spaces
 from fasternet_yolo11.datasets.demo_data import make_fire_demo
+from fasternet_yolo11.utils import cli
 from tools.analysis_tools import compare_report
 
 RECIPE = osp.join(REPO, 'tests/configs/tiny_fire_recipe.py')
@@ -27,23 +29,23 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
     # One search point (the shipped lite design) keeps this test short; the full table is
     # the README's.
     lite = 'lite (32, 1-2-4-2, ReLU)'
-    monkeypatch.setattr(compare_report, 'SEARCH_SPACE', {lite: compare_report.SEARCH_SPACE[lite]})
+    monkeypatch.setattr(compare, 'SEARCH_SPACE', {lite: spaces.SEARCH_SPACE[lite]})
     neck = 'C3k2-Faster in the neck'  # and one PConv placement point
-    monkeypatch.setattr(compare_report, 'PLACEMENT_SPACE', {neck: compare_report.PLACEMENT_SPACE[neck]})
-    options = ('eager (NCHW)', 'fused, NCHW', 'ONNX Runtime, optimisation basic')
-    monkeypatch.setattr(compare_report, 'INFERENCE_OPTIONS',
-                        {k: compare_report.INFERENCE_OPTIONS[k] for k in options})
+    placements = spaces.placement_space()
+    monkeypatch.setattr(compare, 'placement_space', lambda: {neck: placements[neck]})
+    options = ('PyTorch as trained (NCHW)', 'deploy form, NCHW', 'ONNX Runtime, optimisation basic')
+    monkeypatch.setattr(compare_report, 'INFERENCE_OPTIONS', {k: spaces.INFERENCE_OPTIONS[k] for k in options})
     work = str(tmp_path / 'report')
     models, search = compare_report.main([
         '--scales', 'n', '--lines', 'yolo11', 'fasternet_lite', '--work-dir', work,
         '--img-size', '64', '--batch', '2', '--iters', '2', '--batch-iters', '1', '--warmup', '1',
         '--train-iters', '1', '--threads', '1', '--search', '--options',
-        '--backends', 'eager', 'fused', 'onnx', 'openvino', 'onnx_int8',
+        '--backends', 'pytorch', 'pytorch_deploy', 'onnxruntime', 'openvino', 'onnxruntime_int8',
         '--train-data', fire_yaml, '--train-recipe', RECIPE])
     md = open(osp.join(work, 'report.md')).read()
     assert 'CPU:' in md and '1 intra-op threads' in md and 'onnxruntime' in md and 'input 64x64' in md
     header = table_rows(md, 'model')[0]
-    assert header[:8] == ['model', 'params (M)', 'GFLOPs', 'eager ms', 'fused ms', 'ORT ms',
+    assert header[:8] == ['model', 'params (M)', 'GFLOPs', 'PyTorch ms', 'deploy form ms', 'ORT ms',
                           'OpenVINO ms', 'ORT INT8 ms']
     assert header[-2:] == ['mAP50-95', 'mAP50']
     size_table, search_table = md.split('## Design search')
@@ -71,13 +73,13 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     saved = json.load(open(osp.join(work, 'report.json')))
     assert [m['label'] for m in saved['models']] == ['YOLO11n', 'YOLO11n-FasterNet-lite']
-    assert set(saved['models'][0]['speed']) == {'eager/cpu', 'fused/cpu', 'onnx/cpu', 'openvino/cpu',
-                                                'onnx_int8/cpu'}
+    assert set(saved['models'][0]['speed']) == {'pytorch/cpu', 'pytorch_deploy/cpu', 'onnxruntime/cpu',
+                                                'openvino/cpu', 'onnxruntime_int8/cpu'}
     assert 'ONNX Runtime INT8 latency' in md
     assert saved['models'][0]['train_peak_rss_mib'] > saved['models'][0]['infer_peak_rss_mib'] * 0.5
     # A finished training run of an unchanged config is reused, not repeated.
     capsys.readouterr()
-    again = compare_report.train_one('yolo11n_coco', models[0]['config'],
+    again = compare.train_one('yolo11n_coco', models[0]['config'],
                                      compare_report.parse_args([
                                          '--work-dir', work, '--train-data', fire_yaml,
                                          '--train-recipe', RECIPE]), str(tmp_path / 'log'))
@@ -86,10 +88,15 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
 
 
 def test_training_config_takes_network_from_config_and_classes_from_data(fire_yaml):
-    cfg = compare_report.training_config(
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmyolo.registry import MODELS
+    cfg = compare.training_config(
         osp.join(REPO, 'configs/yolo11n_fasternet_lite_coco.py'), RECIPE, fire_yaml)
     assert cfg.model.backbone.arch == 'lite' and cfg.model.neck.p5_context
-    assert cfg.model.neck.in_channels == [64, 128, 256]
+    init_default_scope('mmyolo')
+    with torch.device('meta'):
+        assert MODELS.build(cfg.model).neck.in_channels == [64, 128, 256]
     assert cfg.model.bbox_head.head_module.num_classes == 2  # the yaml's, not COCO's 80
     assert cfg.train_dataloader.dataset.metainfo['classes'] == ('fire', 'smoke')
     assert cfg.val_dataloader.dataset.data_yaml == osp.abspath(fire_yaml)
@@ -99,29 +106,29 @@ def test_training_config_takes_network_from_config_and_classes_from_data(fire_ya
 def test_verdict_states_a_loss_plainly():
     def model(label, line, fused, gflops, mAP=None, seeds=()):
         return dict(label=label, line=line, scale='n', gflops=gflops,
-                    speed={'fused/cpu': dict(median_ms=fused), 'eager/cpu': dict(median_ms=fused)},
+                    speed={'pytorch_deploy/cpu': dict(median_ms=fused), 'pytorch/cpu': dict(median_ms=fused)},
                     train=dict(mAP=mAP, runs=[dict(mAP=x) for x in seeds])
                     if mAP is not None else None)
-    lines = compare_report.verdict([model('YOLO11n', 'yolo11', 70, 6.6, 0.5),
+    lines = report.verdict([model('YOLO11n', 'yolo11', 70, 6.6, 0.5),
                                     model('A', 'fasternet', 84, 9.4, 0.48),
                                     model('B', 'fasternet_lite', 63, 6.6, 0.52)])
     assert lines[0].startswith('- A is not faster than YOLO11n on this CPU but less accurate:')
-    assert 'fused CPU latency 20% higher' in lines[0] and 'bbox mAP -0.020' in lines[0]
+    assert 'deploy-form CPU latency 20% higher' in lines[0] and 'bbox mAP -0.020' in lines[0]
     assert lines[1].startswith('- B is faster than YOLO11n on this CPU and as accurate or better')
     assert '10% lower' in lines[1] and 'bbox mAP +0.020' in lines[1]
     # With seeds, a difference inside their spread is called what it is.
     ref = model('YOLO11n', 'yolo11', 70, 6.6, 0.533, seeds=(0.506, 0.534, 0.560))
     close = model('C', 'fasternet_lite', 68, 6.4, 0.532, seeds=(0.536, 0.522, 0.539))
     far = model('D', 'fasternet', 90, 9.4, 0.470, seeds=(0.470, 0.469, 0.471))
-    lines = compare_report.verdict([ref, close, far])
+    lines = report.verdict([ref, close, far])
     assert 'as accurate within seed noise' in lines[0] and '+-0.016' in lines[0]
     assert 'but less accurate' in lines[1]
     # Faster in one backend and slower in another is said as such, naming where.
     mixed = model('E', 'fasternet_lite', 60, 6.0, 0.46, seeds=(0.45, 0.46, 0.47))
-    mixed['speed']['onnx/cpu'] = dict(median_ms=50)
-    ref['speed']['onnx/cpu'] = dict(median_ms=45)
-    line = compare_report.verdict([ref, mixed])[0]
-    assert line.startswith('- E is faster than YOLO11n on this CPU in eager CPU, fused CPU, '
+    mixed['speed']['onnxruntime/cpu'] = dict(median_ms=50)
+    ref['speed']['onnxruntime/cpu'] = dict(median_ms=45)
+    line = report.verdict([ref, mixed])[0]
+    assert line.startswith('- E is faster than YOLO11n on this CPU in PyTorch CPU, deploy-form CPU, '
                            'not in ONNX Runtime; less accurate:')
     assert 'ONNX Runtime latency 11% higher' in line
 
@@ -148,7 +155,7 @@ def test_bad_train_data_fails_at_once_in_one_line(tmp_path, capsys):
     bad = tmp_path / 'data.yaml'
     bad.write_text('train: images/train\nval: images/val\n')  # no class names
     with pytest.raises(SystemExit) as exit_info:
-        compare_report.main(['--train-data', str(bad), '--work-dir', str(tmp_path / 'w')])
+        cli.main(compare_report.main, ['--train-data', str(bad), '--work-dir', str(tmp_path / 'w')])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith('error: ') and str(bad) in err and '\n' not in err

@@ -1,12 +1,14 @@
-"""compare_report.py --search's PConv placement set (issue 12): one generated config per candidate
-of configs/_base_/models/faster_blocks.py, at the n scale and at s, building what it says."""
+"""compare_report.py --search's placement set: one generated config per candidate of
+configs/_search_/placements.py, at the n scale and at s, building what it says."""
 import os.path as osp
 
 from mmengine.config import Config
 from mmyolo.registry import MODELS
 from mmyolo.utils import register_all_modules
 
+from fasternet_yolo11.analysis import compare, spaces
 from fasternet_yolo11.models.layers import C3k2Faster, PConv
+from fasternet_yolo11.utils.cli import REPO_ROOT
 from tools.analysis_tools import compare_report
 
 register_all_modules()
@@ -14,7 +16,7 @@ register_all_modules()
 
 def entries(tmp_path, *argv):
     args = compare_report.parse_args(['--work-dir', str(tmp_path), '--search', *argv])
-    return compare_report.search_entries(args)
+    return compare.search_entries(args)
 
 
 def test_placement_set_has_every_candidate(tmp_path):
@@ -22,10 +24,10 @@ def test_placement_set_has_every_candidate(tmp_path):
     labels = [label for label, _, _ in got]
     assert labels[0] == 'YOLO11n' and got[0][2] is None
     assert [name for _, _, name in got[1:]] == list(Config.fromfile(osp.join(
-        compare_report.REPO, 'configs/_base_/models/faster_blocks.py')).faster_candidates)
+        REPO_ROOT, 'configs/_search_/placements.py')).faster_candidates)
     assert len(set(labels)) == len(labels)
     both = entries(tmp_path)  # default: the FasterNet designs and the placements
-    assert len(both) == len(got) + len(compare_report.SEARCH_SPACE)
+    assert len(both) == len(got) + len(spaces.SEARCH_SPACE)
 
 
 def test_placement_configs_build_the_candidate(tmp_path):
@@ -64,7 +66,7 @@ def test_search_names_picks_candidates_and_training_keeps_the_head(tmp_path):
     yaml_path = osp.join(tmp_path, 'd.yaml')
     with open(yaml_path, 'w') as f:
         f.write('path: .\ntrain: images\nval: images\nnames: [a, b, c]\n')
-    cfg = compare_report.training_config(got[1][1], compare_report.parse_args([]).train_recipe,
-                                         yaml_path)
+    cfg = compare.training_config(got[1][1], compare_report.parse_args([]).train_recipe, yaml_path)
     head = cfg.model.bbox_head.head_module
-    assert head.pconv_n_div == 4 and head.num_classes == 3 and head.in_channels == [128, 256, 512]
+    assert head.pconv_n_div == 4 and head.num_classes == 3
+    assert MODELS.build(cfg.model).bbox_head.head_module.in_channels == [128, 256, 512]

@@ -61,10 +61,9 @@ def main(argv=None):
     import numpy as np
     args = parse_args(argv)
     cfg = cli.load_config(args.config, args.cfg_options)
-    cli.check_checkpoint(args.checkpoint)
-    with cli.one_line_errors():
-        classes, cm = compute(cfg, args.checkpoint, args.split, args.score_thr, args.iou_thr,
-                              args.device)
+    cli.check_file(args.checkpoint, 'checkpoint')
+    classes, cm = compute(cfg, args.checkpoint, args.split, args.score_thr, args.iou_thr,
+                          args.device)
     out = args.out or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'confusion_matrix.png')
     plot(classes, cm, out, f'{osp.basename(args.config)} [{args.split}]\nscore >= '
                            f'{args.score_thr}, IoU >= {args.iou_thr}')
@@ -74,5 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

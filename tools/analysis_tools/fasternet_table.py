@@ -90,5 +90,4 @@ def main():
               f'| {count(backbone) / 1e6:.3f} | | | | {bb_all:.3f} / {bb_conv:.3f} | | |')
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

@@ -14,7 +14,8 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from fasternet_yolo11.analysis.complexity import measure
-from fasternet_yolo11.utils.cli import REPO_ROOT, start
+from fasternet_yolo11.utils import cli
+from fasternet_yolo11.utils.cli import REPO_ROOT
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 
@@ -61,5 +62,4 @@ def main():
 
 
 if __name__ == '__main__':
-    start()
-    main()
+    cli.main(main)

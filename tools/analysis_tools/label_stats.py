@@ -81,8 +81,7 @@ def plot(names, rows, per_image, out, title=''):
 
 def main(argv=None):
     args = parse_args(argv)
-    with cli.one_line_errors():
-        names, rows, per_image, bad = collect(args.data_yaml, args.split)
+    names, rows, per_image, bad = collect(args.data_yaml, args.split)
     if not per_image:
         cli.die(f'no readable images/labels in the {args.split} split of {args.data_yaml}')
     out = args.out or osp.join(osp.dirname(osp.abspath(args.data_yaml)),
@@ -94,5 +93,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

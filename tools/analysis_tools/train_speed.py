@@ -49,8 +49,7 @@ def main(argv=None):
     if args.workers is not None:
         cfg.train_dataloader.num_workers = args.workers
         cfg.train_dataloader.persistent_workers = args.workers > 0
-    with cli.one_line_errors():
-        r = measure(cfg, args.iters, args.warmup, args.synthetic, args.img_size, args.channels_last)
+    r = measure(cfg, args.iters, args.warmup, args.synthetic, args.img_size, args.channels_last)
     source = 'synthetic batches' if args.synthetic else f"{r['workers']} dataloader workers"
     source += ', channels_last' if args.channels_last else ''
     print(f"{osp.basename(args.config)}: batch {r['batch']}, {source}, {r['threads']} threads: "
@@ -62,5 +61,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

@@ -131,5 +131,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

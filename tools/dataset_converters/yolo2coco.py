@@ -13,8 +13,8 @@ import json
 import os
 import os.path as osp
 
-from fasternet_yolo11.datasets.yolo_dataset import DataConfigError, YOLOFormatDataset  # noqa: E402
-from fasternet_yolo11.utils.cli import die, start  # noqa: E402
+from fasternet_yolo11.datasets.yolo_dataset import YOLOFormatDataset  # noqa: E402
+from fasternet_yolo11.utils import cli  # noqa: E402
 
 
 def to_coco(dataset):
@@ -39,12 +39,8 @@ def main():
     parser.add_argument('--split', default='val', choices=['train', 'val', 'test'])
     parser.add_argument('--out', help='output json (default: <root>/annotations/<split>.json)')
     args = parser.parse_args()
-    try:
-        dataset = YOLOFormatDataset(data_yaml=args.data_yaml, split=args.split, pipeline=[],
-                                    lazy_init=True)
-        coco = to_coco(dataset)
-    except DataConfigError as err:
-        die(str(err))
+    dataset = YOLOFormatDataset(data_yaml=args.data_yaml, split=args.split, pipeline=[], lazy_init=True)
+    coco = to_coco(dataset)
     out = args.out or osp.join(dataset.data_cfg['root'], 'annotations', f'{args.split}.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as f:
@@ -54,5 +50,4 @@ def main():
 
 
 if __name__ == '__main__':
-    start()
-    main()
+    cli.main(main)

@@ -6,20 +6,17 @@
         [--keep-top-k K] [--iou-thr T] [--score-thr S]   (default: the config's test_cfg)
 
 Input ``images`` (B, 3, H, W) float32: the letterboxed image, RGB, normalised as the config's
-data preprocessor does (tools/deployment/onnx_demo.py does it). ``--mode raw`` outputs the head
+data preprocessor does (demo/image_demo.py --backend onnxruntime does it). ``--mode raw`` outputs the head
 tensors ``cls_8, cls_16, cls_32`` (class logits) and ``box_8, box_16, box_32`` (ltrb distances
 in grid units); ``--mode end2end`` decodes and runs ONNX ``NonMaxSuppression`` in the graph:
 ``num_dets`` (B, 1), ``boxes`` (B, K, 4) xyxy input pixels, ``scores`` (B, K), ``labels``
 (B, K). Without CHECKPOINT the weights are random (for speed tests). The test pipeline, the
-normaliser and the class names are stored in the file's metadata for onnx_demo.py. The export
-itself is ``fasternet_yolo11.deploy.onnx_export.export``.
+normaliser, the class names and the checkpoint's best-F1 threshold are stored in the file's
+metadata for the demos. The export itself is ``fasternet_yolo11.deploy.onnx_export.export``.
 """
 import argparse
 
-from fasternet_yolo11.deploy.inference import init_model
-from fasternet_yolo11.deploy.onnx_export import ExportError, export
 from fasternet_yolo11.utils import cli
-from fasternet_yolo11.utils.config_utils import apply_checkpoint_settings
 
 
 def parse_args(argv=None):
@@ -28,7 +25,7 @@ def parse_args(argv=None):
     p.add_argument('checkpoint', nargs='?', default=None)
     p.add_argument('--out', default=None, help='default: <config name>_<mode>.onnx')
     p.add_argument('--img-size', type=int, nargs=2, default=None, metavar=('H', 'W'),
-                   help="default: the config's img_scale")
+                   help="default: the size the checkpoint was trained at, else the config's img_scale")
     p.add_argument('--batch', type=int, default=1)
     p.add_argument('--dynamic-batch', action='store_true')
     p.add_argument('--mode', choices=('end2end', 'raw'), default='end2end')
@@ -46,16 +43,23 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    import os.path as osp
+
+    from fasternet_yolo11.config.run_settings import apply_checkpoint_settings
+    from fasternet_yolo11.deploy.detector import init_model
+    from fasternet_yolo11.deploy.onnx_export import export
+    from fasternet_yolo11.engine.checkpoint_meta import best_threshold_from_checkpoint
     cfg = cli.load_config(args.config)
-    cli.check_checkpoint(args.checkpoint)
-    with cli.one_line_errors():  # class names and image size from the checkpoint: no dataset needed
-        for note in apply_checkpoint_settings(cfg, args.checkpoint):
-            print(f'note: {note}')
-        model = init_model(cfg, args.checkpoint)
-    try:
-        info = export(args, cfg, model)
-    except ExportError as err:
-        cli.die(str(err))
+    cli.check_file(args.checkpoint, 'checkpoint')
+    for note in apply_checkpoint_settings(cfg, args.checkpoint):  # no dataset needed
+        print(f'note: {note}')
+    model = init_model(cfg, args.checkpoint)
+    out = args.out or f'{osp.splitext(osp.basename(args.config))[0]}_{args.mode}.onnx'
+    info = export(model, cfg, out, img_hw=args.img_size, mode=args.mode, batch=args.batch,
+                  dynamic_batch=args.dynamic_batch, pconv=args.pconv, fuse=not args.no_fuse,
+                  simplify=args.simplify, opset=args.opset, keep_top_k=args.keep_top_k, iou_thr=args.iou_thr,
+                  score_thr=args.score_thr,
+                  best_f1_threshold=best_threshold_from_checkpoint(args.checkpoint) if args.checkpoint else None)
     top = ', '.join(f'{k} {v}' for k, v in sorted(info['ops'].items(), key=lambda kv: -kv[1])[:8])
     print(f"saved {info['path']}: {info['size_mb']:.2f} MiB, {info['nodes']} nodes ({top}); "
           f"mode {args.mode}, PConv {args.pconv}, "
@@ -64,5 +68,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

@@ -12,7 +12,6 @@ so an fp32 export gives ``tools/test.py``'s mAP. Prints the metrics (and writes 
 """
 import argparse
 import json
-import os.path as osp
 
 from fasternet_yolo11.utils import cli
 
@@ -32,24 +31,18 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from fasternet_yolo11.config.run_settings import apply_run_settings
+    from fasternet_yolo11.deploy.exported import load_exported
     from fasternet_yolo11.deploy.exported_eval import evaluate
-    from fasternet_yolo11.deploy.inference import load_exported
-    from fasternet_yolo11.utils.config_utils import ConfigDerivationError, apply_run_settings
-    if not osp.isfile(args.model):
-        cli.die(f'model not found: {args.model!r}')
+    cli.check_file(args.model, 'model')
     cfg = cli.load_config(args.config)
-    try:
-        with cli.one_line_errors():
-            if args.data:
-                apply_run_settings(cfg, data_yaml=args.data)
-            det = load_exported(args.model, args.backend, threads=args.threads)
-    except ConfigDerivationError as err:
-        cli.die(str(err))
+    if args.data:
+        apply_run_settings(cfg, data_yaml=args.data)
+    det = load_exported(args.model, args.backend, threads=args.threads)
     if det.classes and len(det.classes) != cfg.model.bbox_head.head_module.num_classes:
         cli.die(f'{args.model} has {len(det.classes)} classes, {args.config} '
                 f'{cfg.model.bbox_head.head_module.num_classes}; pass --data with its dataset')
-    with cli.one_line_errors():
-        metrics = evaluate(cfg, det, args.max_images, progress=True)
+    metrics = evaluate(cfg, det, args.max_images, progress=True)
     metrics = {k: float(v) for k, v in metrics.items()}
     print(json.dumps(dict(model=args.model, backend=args.backend, metrics=metrics), indent=1))
     if args.out:
@@ -59,5 +52,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

@@ -28,5 +28,4 @@ def main():
 
 
 if __name__ == '__main__':
-    cli.start()
-    main()
+    cli.main(main)

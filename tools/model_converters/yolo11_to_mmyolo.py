@@ -28,10 +28,11 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
-from fasternet_yolo11.engine.checkpoint_io import read_state_dict_file
+from fasternet_yolo11.engine.weight_transfer import read_state_dict_file
 from fasternet_yolo11.models.utils import yolo11_converter
 from fasternet_yolo11.models.utils.yolo11_converter import compare_state_dicts, convert_state_dict
-from fasternet_yolo11.utils.cli import REPO_ROOT, die, start
+from fasternet_yolo11.utils import cli
+from fasternet_yolo11.utils.cli import REPO_ROOT
 
 
 def load_scale_table() -> dict:
@@ -60,11 +61,8 @@ def infer_scale(src: Mapping[str, torch.Tensor]) -> Tuple[str, int]:
 
 def read_source(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     """(Ultralytics-layout state dict, what is known of its origin) from a plain state-dict file or an
-    Ultralytics ``.pt``; a file that is neither, or that could run code, ends the tool with one line."""
-    try:
-        return read_state_dict_file(path)
-    except ValueError as e:
-        die(str(e))
+    Ultralytics ``.pt``; a file that is neither, or that could run code, raises a one-line error."""
+    return read_state_dict_file(path)
 
 
 def load_source(path: str) -> Dict[str, torch.Tensor]:
@@ -90,17 +88,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.src):
-        die(f'source checkpoint not found: {args.src!r}')
+    cli.check_file(args.src, 'source checkpoint')
     src, origin = read_source(args.src)
-    try:
-        scale, num_classes = infer_scale(src)
-        converted = convert_state_dict(src)
-        config = args.config or osp.join(REPO_ROOT, 'configs', f'yolo11{scale}_coco.py')
-        target = build_target_state_dict(config, None if args.config else num_classes)
-        compare_state_dicts(converted, target)
-    except (KeyError, ValueError) as e:
-        die(str(e).strip('"'))
+    scale, num_classes = infer_scale(src)
+    converted = convert_state_dict(src)
+    config = args.config or osp.join(REPO_ROOT, 'configs', f'yolo11{scale}_coco.py')
+    target = build_target_state_dict(config, None if args.config else num_classes)
+    compare_state_dicts(converted, target)
     meta = dict(converted_from=osp.basename(args.src), scale=scale, config=osp.relpath(config, REPO_ROOT),
                 **origin)
     torch.save({'state_dict': converted, 'meta': meta}, args.dst)
@@ -108,5 +102,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    start()
-    main()
+    cli.main(main)

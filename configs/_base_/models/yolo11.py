@@ -1,26 +1,24 @@
-# The plain YOLO11 detector (Ultralytics 8.3.0 yolo11.yaml) on the full COCO recipe.
+# The YOLO11 detector (Ultralytics 8.3.0 yolo11.yaml) on the full COCO recipe, without a scale: a leaf adds a
+# line (_base_/lines/*.py) and picks its scale, `model = _base_.line.n`.
 # Chain: default_runtime.py <- datasets/coco_detection.py <- schedules/yolo11_recipe.py <- models/yolo11.py
-#        (+ yolo11_scales.py) <- yolo11{n,s,m,l,x}_coco.py
-_base_ = ['../schedules/yolo11_recipe.py', '../yolo11_scales.py']
+#        <- fire.py <- fire_demo.py
+_base_ = '../schedules/yolo11_recipe.py'
 
 strides = [8, 16, 32]
 norm_cfg = dict(type='BN', momentum=0.03, eps=0.001)  # Ultralytics' initialize_weights values
 act_cfg = dict(type='SiLU', inplace=True)
-# Default scale. Per-scale configs pick another entry and must re-set every field read from it below
-# (backbone, neck and head_module): base values are not recomputed when a child changes `scale`.
-scale = _base_.scales.n
 
+# ChainedYOLODetector: mmyolo's YOLODetector in which the neck and the head take their input widths from the
+# module before them, so no config restates a width.
 model = dict(
-    type='YOLODetector',
+    type='ChainedYOLODetector',
     data_preprocessor=dict(
         type='YOLOv5DetDataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
     # model.0-10: stem, stage1-4 (stage4 ends with SPPF and C2PSA); outputs P3/P4/P5
-    backbone=dict(type='YOLO11CSPDarknet', **scale.factors, norm_cfg=norm_cfg, act_cfg=act_cfg),
+    backbone=dict(type='YOLO11CSPDarknet', norm_cfg=norm_cfg, act_cfg=act_cfg),
     # model.11-22; the backbone already has SPPF + C2PSA, so no p5_context here
     neck=dict(
         type='YOLO11PAFPN',
-        **scale.factors,
-        in_channels=scale.backbone_out_channels,  # real channels
         out_channels=[256, 512, 1024],  # yaml widths, scaled inside
         num_csp_blocks=2,
         p5_context=False,
@@ -32,7 +30,6 @@ model = dict(
         head_module=dict(
             type='YOLO11HeadModule',
             num_classes=_base_.num_classes,
-            in_channels=scale.neck_out_channels,  # real channels
             featmap_strides=strides,
             reg_max=16,
             norm_cfg=norm_cfg,

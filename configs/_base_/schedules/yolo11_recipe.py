@@ -2,7 +2,7 @@
 # Chain: default_runtime.py <- datasets/coco_detection.py <- schedules/yolo11_recipe.py <- models/yolo11.py <- ...
 _base_ = '../datasets/coco_detection.py'
 # after the _base_ line, so that mmengine reads this as a plain (not a lazy-import) config
-from fasternet_yolo11.utils.config_utils import derived_keys  # noqa: E402
+from fasternet_yolo11.config.derivation import derived_keys  # noqa: E402
 
 # ======================== shared numbers (schedule) ========================
 # The epoch count of the official YOLO11 COCO runs is not published; 500 is YOLOv8's COCO schedule.
@@ -22,17 +22,19 @@ max_keep_ckpts = 2
 # Ultralytics' patience: stop after this many epochs without a better fitness (0.1 mAP50 + 0.9 mAP50-95,
 # DetectionPRMetric's coco/fitness); 0 never stops (tools/train.py --patience N)
 patience = 100
+amp = False  # mixed precision (GPU): tools/train.py --amp
 # Child configs change these primaries (and the data ones of the dataset base) and end with the same
 # derived_keys() line as this file: every key that depends on them is recomputed there
-# (fasternet_yolo11/utils/config_utils.py), so nothing below needs restating.
+# (fasternet_yolo11/config/derivation.py), so nothing below needs restating.
 
 # SGD(lr0 0.01, momentum 0.937, nesterov). The constructor makes Ultralytics' three groups (decayed weights,
 # BN weights, biases) and scales weight decay by total_batch * accumulate / nbs (paramwise_cfg, derived).
-# FiniteOptimWrapper: mmengine's OptimWrapper, except that a NaN/Inf loss is never applied
-# (default_hooks.non_finite_loss says whether the run stops or skips), with Ultralytics' accumulation
-# (gradients summed over the window, warm-up ramp of the window; engine/optim_wrappers.py).
+# NominalBatchOptimWrapper: mmengine's OptimWrapper with Ultralytics' accumulation (gradients summed over the
+# window, warm-up ramp of the window; engine/optim_wrappers.py), and a NaN/Inf loss is never applied
+# (default_hooks.non_finite_loss says whether the run stops or skips); the `amp` primary (--amp) swaps it for
+# its mixed-precision form.
 optim_wrapper = dict(
-    type='FiniteOptimWrapper',
+    type='NominalBatchOptimWrapper',
     clip_grad=dict(max_norm=10.0),
     optimizer=dict(
         type='SGD',

@@ -4,5 +4,5 @@
 ``complexity`` (parameters and FLOPs), ``train_speed`` (training throughput, data time and peak
 memory), ``logs`` (mmengine's scalar logs of a work dir), ``confusion`` (confusion matrix of a
 detector on a split). The runners timed (eager, deploy form, ONNX Runtime) are in
-``fasternet_yolo11.deploy.runners``. The submodules are imported on use.
+``fasternet_yolo11.deploy.speed_runners``. The submodules are imported on use.
 """

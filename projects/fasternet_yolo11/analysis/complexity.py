@@ -16,10 +16,10 @@ def measure(config, shape, cfg_options=None, show_table=True, show_arch=False):
     from mmengine.registry import init_default_scope
     from mmyolo.registry import MODELS
 
-    from ..deploy import set_pconv_mode
+    from ..config.loading import load_config
+    from ..models.deploy_form import switch_to_deploy
     if isinstance(config, (str, os.PathLike)):
-        from ..utils.cli import load_config
-        cfg = load_config(os.fspath(config), cfg_options)
+        cfg = load_config(config, cfg_options)
     else:
         cfg = config
         if cfg_options:
@@ -27,9 +27,7 @@ def measure(config, shape, cfg_options=None, show_table=True, show_arch=False):
     init_default_scope(cfg.get('default_scope', 'mmyolo'))
     model = MODELS.build(cfg.model)
     # The deploy form without the Conv+BN fusion: BN counted separately, as Ultralytics does.
-    model.eval()
-    set_pconv_mode(model, 'slicing')
-    model.to(memory_format=torch.channels_last)
+    switch_to_deploy(model, fuse=False)
     h, w = shape
     data = model.data_preprocessor({'inputs': [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]})
     with torch.no_grad():

@@ -29,7 +29,7 @@ def compute(cfg, checkpoint, split='val', score_thr=0.25, iou_thr=0.45, device='
     from mmengine.runner import Runner
     from tqdm import tqdm
 
-    from ..deploy.inference import init_model
+    from ..deploy.detector import init_model
     init_default_scope(cfg.get('default_scope', 'mmyolo'))
     model = init_model(cfg, checkpoint, device=device)
     loader_cfg = cfg.get(f'{split}_dataloader')

@@ -36,11 +36,13 @@ from mmyolo.datasets.yolov5_coco import BatchShapePolicyDataset
 from mmyolo.registry import DATASETS
 from PIL import Image
 
+from ..errors import ConfigError
+
 IMG_EXTENSIONS = ('.bmp', '.dng', '.jpeg', '.jpg', '.mpo', '.png', '.tif', '.tiff', '.webp')
 MIN_IMAGE_SIZE = 10  # px per side, as Ultralytics
 
 
-class DataConfigError(ValueError):
+class DataConfigError(ConfigError):
     """The data yaml or classes file is unusable (message names the file and key)."""
 
 

@@ -1,16 +1,13 @@
-"""Deployment: the inference form of a model, the export graphs, the shared inference code.
+"""Deployment: running a trained detector outside training, each concern in its own module.
 
-``deploy_form`` (the deploy switch and its steps), ``export_graphs`` (what ONNX export traces),
-``onnx_export`` (the export itself), ``inference`` (loading a model to run, the demos'
-preprocessing, drawing and outputs, ONNX Runtime and OpenVINO detection), ``runners`` (one model run
-eager, fused, in ONNX Runtime or in OpenVINO, for speed measurements), ``quantization``
-(INT8 post-training static quantization of an exported model).
+``runtimes`` (the backend vocabulary; ONNX Runtime and OpenVINO sessions), ``preprocess`` (the
+test pipeline on a frame, boxes back to the frame), ``sources`` (images, folders, videos,
+cameras, streams), ``detector`` (a frame in, detections out, in any runtime), ``outputs``
+(drawing and the detection files), ``stream`` (the alarm rule), ``export_graphs`` and
+``onnx_export`` (ONNX export), ``exported`` (an exported model run), ``exported_eval`` (its COCO
+metric), ``quantization`` (INT8), ``speed_runners`` (one model in every backend, for timing).
+
+Nothing here is imported by ``import fasternet_yolo11``: the submodules are imported on use, and
+the ONNX Runtime / OpenVINO packages only when a session is opened. The deploy form itself
+(Conv+BN fused, PConv slicing) is :mod:`fasternet_yolo11.models.deploy_form`.
 """
-from .deploy_form import fuse_conv_bn, set_pconv_mode, switch_to_deploy
-from .export_graphs import End2End, RawOutputs, decode, make_priors
-from .inference import OnnxDetector, OpenVinoDetector, init_model, load_exported
-from .runners import BACKENDS, runners
-
-__all__ = ['switch_to_deploy', 'fuse_conv_bn', 'set_pconv_mode', 'RawOutputs', 'End2End',
-           'decode', 'make_priors', 'init_model', 'OnnxDetector',
-           'OpenVinoDetector', 'load_exported', 'BACKENDS', 'runners']

@@ -6,7 +6,7 @@ the model (its letterbox size is the graph's fixed input size) and no batch shap
 through the detector's own normaliser and session (ONNX Runtime or OpenVINO); a ``raw`` export
 is decoded and NMS-ed as the PyTorch head does (``YOLOv5Head.predict_by_feat``: multi-label,
 the config's ``test_cfg`` score threshold, NMS IoU and ``max_per_img``); the boxes are mapped
-back to the original image (:func:`~fasternet_yolo11.deploy.inference.unletterbox`) and fed to
+back to the original image (:func:`~fasternet_yolo11.deploy.preprocess.unletterbox`) and fed to
 the evaluator with the batch's ground truth.
 """
 from typing import Optional
@@ -29,7 +29,7 @@ def prepare_config(cfg, detector):
 
 def evaluate(cfg, detector, max_images: Optional[int] = None, progress: bool = False) -> dict:
     """The metrics of ``cfg.val_evaluator`` for ``detector`` (an
-    :class:`~fasternet_yolo11.deploy.inference.ExportedDetector`) over ``cfg``'s val set (the
+    :class:`~fasternet_yolo11.deploy.exported.ExportedDetector`) over ``cfg``'s val set (the
     first ``max_images`` only, when given)."""
     import torch
     from mmengine.evaluator import Evaluator
@@ -37,7 +37,7 @@ def evaluate(cfg, detector, max_images: Optional[int] = None, progress: bool = F
     from mmengine.runner import Runner
     from mmengine.structures import InstanceData
 
-    from .inference import unletterbox
+    from .preprocess import unletterbox
     init_default_scope('mmyolo')
     cfg = prepare_config(cfg, detector)
     loader = Runner.build_dataloader(cfg.val_dataloader)

@@ -6,73 +6,69 @@ the config's data preprocessor does. Mode ``raw`` outputs the head tensors ``cls
 and runs ONNX ``NonMaxSuppression`` in the graph: ``num_dets`` (B, 1), ``boxes`` (B, K, 4) xyxy
 input pixels, ``scores`` (B, K), ``labels`` (B, K). The test pipeline, the normaliser, the
 class names, the strides and the checkpoint's best-F1 threshold are stored in the file's metadata, from which
-:class:`~fasternet_yolo11.deploy.inference.OnnxDetector` runs it.
+:class:`~fasternet_yolo11.deploy.exported.ExportedDetector` runs it.
 """
 import copy
 import json
 import os
 import os.path as osp
 
+from ..errors import UserError
 
-class ExportError(RuntimeError):
+DEFAULT_OPSET = 17
+
+
+class ExportError(UserError, RuntimeError):
     """An export that cannot be made as asked (a missing optional package, a failed
     simplification); the message says which."""
 
 
-def export(options, cfg=None, model=None):
-    """Export per ``options``; returns a summary dict (path, size_mb, nodes, ops: a histogram
-    of the node types).
+def export(model, cfg, out, img_hw=None, mode='end2end', batch=1, dynamic_batch=False,
+           pconv='slicing', fuse=True, simplify=False, opset=DEFAULT_OPSET, keep_top_k=None,
+           iou_thr=None, score_thr=None, best_f1_threshold=None) -> dict:
+    """Export ``model`` (a detector built from ``cfg``; copied, never changed) to ``out``.
 
-    ``options``: the arguments of ``tools/deployment/export_onnx.py`` (an
-    ``argparse.Namespace`` or any object with those attributes): ``config``, ``checkpoint``,
-    ``out`` (None: ``<config name>_<mode>.onnx``), ``img_size`` (H, W; None: the config's
-    ``img_scale``), ``batch``, ``dynamic_batch``, ``mode`` (``end2end`` or ``raw``), ``pconv``,
-    ``no_fuse``, ``simplify``, ``opset`` and ``keep_top_k``, ``iou_thr``, ``score_thr`` (None:
-    the config's ``model.test_cfg``). ``cfg`` (default: ``options.config`` loaded) and
-    ``model`` (default: built from ``cfg`` and ``options.checkpoint``) may be given; the model
-    is copied, never changed.
+    ``img_hw``: the input (H, W) (None: the config's ``img_scale``); ``batch`` the traced batch,
+    ``dynamic_batch`` a symbolic one; ``mode``: ``end2end`` or ``raw``; ``pconv``, ``fuse``:
+    the deploy form's steps (:func:`~fasternet_yolo11.models.deploy_form.switch_to_deploy`);
+    ``simplify``: run onnxsim; ``keep_top_k``, ``iou_thr``, ``score_thr``: the end2end graph's
+    post-processing (None: the config's ``model.test_cfg``); ``best_f1_threshold``: stored in the
+    metadata for the runtimes' default threshold.
+
+    Returns a summary dict: path, size_mb, nodes, ops (a histogram of the node types).
     """
     import onnx
     import torch
 
-    from .deploy_form import fuse_conv_bn, set_pconv_mode
+    from ..models.deploy_form import switch_to_deploy
     from .export_graphs import End2End, RawOutputs
-    from .inference import init_model
 
-    if cfg is None:
-        from ..utils.cli import load_config
-        cfg = load_config(options.config)
-    if model is None:
-        model = init_model(cfg, options.checkpoint)
-    model = copy.deepcopy(model).cpu().eval()
-    if not options.no_fuse:
-        fuse_conv_bn(model)
-    set_pconv_mode(model, options.pconv)
-    img_hw = options.img_size or list(cfg.get('img_scale', (640, 640)))[::-1]
-    if options.mode == 'raw':
+    model = switch_to_deploy(copy.deepcopy(model).cpu(), fuse=fuse, pconv=pconv, channels_last=False)
+    img_hw = list(img_hw or list(cfg.get('img_scale', (640, 640)))[::-1])
+    if mode == 'raw':
         graph = RawOutputs(model)
         strides = model.bbox_head.featmap_strides
         outputs = [f'cls_{s}' for s in strides] + [f'box_{s}' for s in strides]
-    else:
+    elif mode == 'end2end':
         test_cfg = cfg.model.get('test_cfg', {})
-        keep = options.keep_top_k or test_cfg.get('max_per_img', 100)
-        iou = options.iou_thr if options.iou_thr is not None else \
-            test_cfg.get('nms', {}).get('iou_threshold', 0.7)
-        thr = options.score_thr if options.score_thr is not None else test_cfg.get('score_thr', 0.25)
+        keep = keep_top_k or test_cfg.get('max_per_img', 100)
+        iou = iou_thr if iou_thr is not None else test_cfg.get('nms', {}).get('iou_threshold', 0.7)
+        thr = score_thr if score_thr is not None else test_cfg.get('score_thr', 0.25)
         graph = End2End(model, img_hw, keep, iou, thr)
         outputs = ['num_dets', 'boxes', 'scores', 'labels']
-    out = options.out or f'{osp.splitext(osp.basename(options.config))[0]}_{options.mode}.onnx'
+    else:
+        raise ValueError(f"mode must be 'end2end' or 'raw', got {mode!r}")
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    dummy = torch.zeros(options.batch, 3, *img_hw)
-    dynamic = {n: {0: 'batch'} for n in ['images'] + outputs} if options.dynamic_batch else None
+    dummy = torch.zeros(batch, 3, *img_hw)
+    dynamic = {n: {0: 'batch'} for n in ['images'] + outputs} if dynamic_batch else None
     with torch.no_grad():
         # The TorchScript exporter: it emits the custom NonMaxSuppression symbolic and needs
         # no onnxscript (torch >= 2.9 defaults to the dynamo exporter).
-        torch.onnx.export(graph, (dummy,), out, dynamo=False, opset_version=options.opset,
+        torch.onnx.export(graph, (dummy,), out, dynamo=False, opset_version=opset,
                           input_names=['images'], output_names=outputs,
                           dynamic_axes=dynamic, do_constant_folding=True)
     onnx_model = onnx.load(out)
-    if options.simplify:
+    if simplify:
         try:
             import onnxsim
         except ImportError:
@@ -81,21 +77,16 @@ def export(options, cfg=None, model=None):
         if not ok:
             raise ExportError('onnxsim could not validate the simplified model')
     pre = cfg.model.data_preprocessor
-    meta = dict(mode=options.mode, img_hw=json.dumps(list(img_hw)),
-                classes=json.dumps(list(cfg.get('class_name', None)
-                                        or cfg.get('metainfo', {}).get('classes', ()))),
+    meta = dict(mode=mode, img_hw=json.dumps(list(img_hw)),
+                classes=json.dumps(list(cfg.get('metainfo', {}).get('classes', ()))),
                 mean=json.dumps(list(pre.get('mean', (0., 0., 0.)))),
                 std=json.dumps(list(pre.get('std', (1., 1., 1.)))),
                 bgr_to_rgb=json.dumps(bool(pre.get('bgr_to_rgb', False))),
                 pipeline=json.dumps(cfg.test_dataloader.dataset.pipeline, default=str),
                 strides=json.dumps(list(model.bbox_head.featmap_strides)),
-                pconv=options.pconv, fused=json.dumps(not options.no_fuse))
-    if getattr(options, 'checkpoint', None):
-        # the checkpoint's best-F1 threshold (BestThresholdHook): the runners' default display threshold
-        from ..engine.hooks.best_threshold_hook import best_threshold_from_checkpoint
-        best = best_threshold_from_checkpoint(options.checkpoint)
-        if best is not None:
-            meta['best_f1_threshold'] = json.dumps(best)
+                pconv=pconv, fused=json.dumps(bool(fuse)))
+    if best_f1_threshold is not None:
+        meta['best_f1_threshold'] = json.dumps(float(best_f1_threshold))
     del onnx_model.metadata_props[:]
     for k, v in meta.items():
         onnx_model.metadata_props.add(key=k, value=v)

@@ -1,12 +1,11 @@
 """INT8 post-training static quantization of an exported model (``tools/deployment/quantize.py``).
 
-Two engines, both reading the fp32 ONNX file of ``deploy/onnx_export.py`` and writing an INT8
-model that keeps the fp32 file's metadata, so
-:class:`~fasternet_yolo11.deploy.inference.OnnxDetector` /
-:class:`~fasternet_yolo11.deploy.inference.OpenVinoDetector`, ``onnx_demo.py`` and
-``test_exported.py`` run it like the fp32 one:
+Two engines, named after the runtime that runs their output, both reading the fp32 ONNX file of
+``deploy/onnx_export.py`` and writing an INT8 model that keeps the fp32 file's metadata, so
+:class:`~fasternet_yolo11.deploy.exported.ExportedDetector`, the demos and ``test_exported.py``
+run it like the fp32 one:
 
-* ``ort``: ONNX Runtime's ``quantize_static`` after ``quant_pre_process`` (shape inference and
+* ``onnxruntime``: ONNX Runtime's ``quantize_static`` after ``quant_pre_process`` (shape inference and
   graph clean-up) -> an ONNX file in QDQ form (QuantizeLinear/DequantizeLinear pairs around the
   int8 ops; runs in ONNX Runtime and in OpenVINO): per-channel int8 weights, uint8 activations
   (the x86 advice of its docstring), MinMax calibration by default;
@@ -14,8 +13,8 @@ model that keeps the fp32 file's metadata, so
   preset MIXED: asymmetric activations, as Ultralytics' OpenVINO INT8 export) -> an OpenVINO IR
   (``.xml`` + ``.bin``, the metadata in its ``rt_info``), which only OpenVINO runs. Not NNCF's
   ONNX backend: its QDQ file is right in ONNX Runtime but OpenVINO 2026.4 computes it wrongly
-  (class logits correlate 0.2-0.6 with fp32 on the test checkpoint, against 0.95-0.999 for
-  NNCF on the OpenVINO model).
+  (its class logits hardly correlate with the fp32 ones on the test checkpoint, where NNCF on
+  the OpenVINO model keeps them).
 
 Calibration images go through the exported model's own preprocessing (the config's test
 pipeline stored in the metadata, then its normaliser): :class:`CalibrationImages`.
@@ -33,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-ENGINES = ('ort', 'openvino')
+ENGINES = ('onnxruntime', 'openvino')
 KEEP_FP32 = ('first', 'head')
 
 
@@ -43,7 +42,7 @@ class CalibrationImages:
     (1, 3, H, W) float32 input. Iterable (a fresh pass each time) and sized."""
 
     def __init__(self, files: Sequence[str], detector, num_images: Optional[int] = None):
-        from .inference import build_preprocess
+        from .preprocess import build_preprocess
         self.files = list(files)[:num_images] if num_images else list(files)
         if not self.files:
             raise ValueError('no calibration images')
@@ -134,12 +133,12 @@ def _name_nodes(model):
     return model
 
 
-def quantize(fp32_path: str, out_path: str, images: CalibrationImages, engine: str = 'ort',
+def quantize(fp32_path: str, out_path: str, images: CalibrationImages, engine: str = 'onnxruntime',
              keep_fp32: Sequence[str] = (), per_channel: bool = True,
              calibrate_method: str = 'MinMax') -> dict:
-    """Quantize the fp32 export ``fp32_path`` with ``engine`` (``ort`` or ``openvino``),
-    calibrated on ``images``, into ``out_path`` (an ``.onnx`` file for ``ort``, an OpenVINO IR
-    ``.xml`` for ``openvino``: :func:`int8_suffix`; the fp32 file's metadata copied, plus
+    """Quantize the fp32 export ``fp32_path`` with ``engine`` (``onnxruntime`` or ``openvino``),
+    calibrated on ``images``, into ``out_path`` (an ``.onnx`` file for ``onnxruntime``, an
+    OpenVINO IR ``.xml`` for ``openvino``: :func:`int8_suffix`; the fp32 file's metadata copied, plus
     ``quantization``). Returns dict(path, size_mb, fp32_size_mb, excluded, calib_images)."""
     import onnx
     if engine not in ENGINES:
@@ -153,7 +152,7 @@ def quantize(fp32_path: str, out_path: str, images: CalibrationImages, engine: s
     if engine == 'openvino':
         return _quantize_openvino(fp32_path, src, out_path, images, keep_fp32, meta)
     with tempfile.TemporaryDirectory() as tmp:
-        if engine == 'ort':
+        if engine == 'onnxruntime':
             from onnxruntime.quantization import (
                 CalibrationMethod,
                 QuantFormat,
@@ -186,7 +185,7 @@ def quantize(fp32_path: str, out_path: str, images: CalibrationImages, engine: s
 
 
 def int8_suffix(engine: str) -> str:
-    """The file type an engine writes: ``.onnx`` (ORT's QDQ model) or ``.xml`` (OpenVINO IR)."""
+    """The file type an engine writes: ``.onnx`` (ONNX Runtime's QDQ model) or ``.xml`` (OpenVINO IR)."""
     return '.xml' if engine == 'openvino' else '.onnx'
 
 
@@ -198,7 +197,7 @@ def _quantize_openvino(fp32_path, src, out_path, images, keep_fp32, meta) -> dic
     import onnx
     import openvino as ov
 
-    from .inference import IR_METADATA_KEY
+    from .exported import IR_METADATA_KEY
     named = _name_nodes(copy.deepcopy(src))
     groups = fp32_nodes(named, keep_fp32)
     with tempfile.TemporaryDirectory() as tmp:  # OpenVINO reads the nodes under those names
@@ -219,11 +218,14 @@ def _quantize_openvino(fp32_path, src, out_path, images, keep_fp32, meta) -> dic
 def match_rate(ref, test, iou_thr: float = 0.5, score_thr: float = 0.25) -> float:
     """Share of ``ref``'s detections (per image: boxes, scores, labels) scoring at least
     ``score_thr`` that ``test`` also finds: a detection of the same class with IoU >=
-    ``iou_thr`` (greedy, one-to-one, by ``ref`` score) and any score over ``score_thr / 2``.
+    ``iou_thr`` and any score over ``score_thr / 2``, matched one to one by the evaluation's
+    rule (:func:`~fasternet_yolo11.evaluation.matching.match_greedy`, ``ref`` by score).
     1.0 when ``ref`` has none."""
+    from ..evaluation.matching import box_iou, match_greedy
     found = total = 0
     for (rb, rs, rl), (tb, ts, tl) in zip(ref, test):
-        rk, tk = rs >= score_thr, ts >= score_thr / 2
+        rk, tk = np.asarray(rs) >= score_thr, np.asarray(ts) >= score_thr / 2
+        order = np.argsort(-np.asarray(rs)[rk], kind='stable')
         rb, rl = np.asarray(rb)[rk], np.asarray(rl)[rk]
         tb, tl = np.asarray(tb)[tk], np.asarray(tl)[tk]
         total += len(rb)
@@ -231,22 +233,5 @@ def match_rate(ref, test, iou_thr: float = 0.5, score_thr: float = 0.25) -> floa
             continue
         iou = box_iou(rb, tb)
         iou[rl[:, None] != tl[None, :]] = 0
-        used = set()
-        for i in range(len(rb)):
-            j = next((j for j in np.argsort(-iou[i]) if j not in used and iou[i, j] >= iou_thr),
-                     None)
-            if j is not None:
-                used.add(j)
-                found += 1
+        found += int((match_greedy(iou, iou_thr, order) >= 0).sum())
     return found / total if total else 1.0
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix (len(a), len(b)) of xyxy boxes."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)

@@ -1,9 +1,11 @@
-"""Optim wrappers: ``FiniteOptimWrapper`` (a step is never taken on a NaN/Inf loss) and
-Ultralytics' gradient accumulation to a nominal batch, shared with ``NominalBatchAmpOptimWrapper``.
+"""Optim wrappers with Ultralytics' gradient accumulation to a nominal batch:
+``NominalBatchOptimWrapper`` (fp32; a step is never taken on a NaN/Inf loss) and
+``NominalBatchAmpOptimWrapper`` (mixed precision).
 
 Declared in the recipe (``configs/_base_/schedules/yolo11_recipe.py``); the
 :class:`~fasternet_yolo11.engine.hooks.NonFiniteLossHook` reads what it did. The accumulation
-count comes from the config's ``nbs`` (``utils/config_utils.py``).
+count comes from the config's ``nbs`` and the wrapper type from its ``amp``
+(``config/derivation.py``).
 """
 import numpy as np
 import torch
@@ -122,10 +124,11 @@ class NominalBatchAccumulation:
             self._last_step = self._inner_count - 1
 
 
-@OPTIM_WRAPPERS.register_module()
-class FiniteOptimWrapper(NominalBatchAccumulation, OptimWrapper):
-    """OptimWrapper that does not step on a NaN/Inf loss, with Ultralytics' accumulation
-    (:class:`NominalBatchAccumulation`; ``accumulative_counts=1``: a step per batch).
+# FiniteOptimWrapper: the name under which configs written before the rename ask for it.
+@OPTIM_WRAPPERS.register_module(name=['NominalBatchOptimWrapper', 'FiniteOptimWrapper'])
+class NominalBatchOptimWrapper(NominalBatchAccumulation, OptimWrapper):
+    """OptimWrapper with Ultralytics' accumulation (:class:`NominalBatchAccumulation`;
+    ``accumulative_counts=1``: a step per batch) that does not step on a NaN/Inf loss.
 
     The backward pass still runs (DDP expects one per forward); when the loss is not finite on
     any process the gradients are dropped instead of stepped, so the weights and the optimizer's
@@ -155,6 +158,5 @@ class FiniteOptimWrapper(NominalBatchAccumulation, OptimWrapper):
 
 @OPTIM_WRAPPERS.register_module()
 class NominalBatchAmpOptimWrapper(NominalBatchAccumulation, AmpOptimWrapper):
-    """mmengine's AmpOptimWrapper (GPU) with Ultralytics' accumulation: what
-    ``tools/train.py --amp`` uses when the config accumulates (its loss scaler skips the
-    non-finite steps itself)."""
+    """mmengine's AmpOptimWrapper (GPU) with Ultralytics' accumulation: what ``amp`` selects
+    when the config accumulates (its loss scaler skips the non-finite steps itself)."""

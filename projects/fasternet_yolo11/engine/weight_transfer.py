@@ -25,11 +25,16 @@ The result is a partial state dict in the target's names; ``tools/train.py`` wri
 """
 import io
 import os.path as osp
+import pickle
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
+
+from ..errors import CheckpointError, MissingFileError
+from .checkpoint_io import UnsafeCheckpointError, load_weights_only
+from .ultralytics_reader import load_ultralytics_checkpoint
 
 # (prefix of a key in our detectors, the module it names in the correspondence); the first match wins.
 MODULE_PLACES = (
@@ -42,6 +47,8 @@ MODULE_PLACES = (
 )
 # the head's class branch: where a shape mismatch means another class count
 CLASS_BRANCH = 'bbox_head.head_module.cls_preds.'
+# the class logits conv of the first level: its output count is the class count
+CLASS_LOGITS = 'bbox_head.head_module.cls_preds.0.2.weight'
 # module (first part of a corresponding name) -> the group of the transfer table
 GROUPS = {'backbone': 'backbone', 'sppf': 'SPPF + C2PSA', 'c2psa': 'SPPF + C2PSA', 'neck': 'neck',
           'head': 'head'}
@@ -90,6 +97,8 @@ class TransferResult:
     status: Dict[str, str] = field(default_factory=dict)
     origin: Dict[str, str] = field(default_factory=dict)
     sources: List[Source] = field(default_factory=list)
+    # (classes of the model, classes of the weights) when they differ
+    class_counts: Optional[Tuple[int, int]] = None
     _groups: Dict[str, str] = field(default_factory=dict, repr=False)  # target key -> group
 
     def counts(self) -> Dict[str, Dict[str, int]]:
@@ -105,26 +114,54 @@ class TransferResult:
         return [k for k, s in self.status.items() if s == status and (group is None or self._groups[k] == group)]
 
 
+def read_state_dict_file(path) -> Tuple[dict, dict]:
+    """(state dict, origin) of a weights file of any kind, read without running code: a torch file
+    of tensors (weights-only; a ``state_dict`` or ``model`` inside a checkpoint is unwrapped), or an
+    Ultralytics ``.pt`` (pickled modules: :func:`load_ultralytics_checkpoint`; ``origin`` then holds
+    ``ultralytics_version``, ``ultralytics_date`` and ``ultralytics_weights``, else it is empty).
+    The keys are the file's own. Raises CheckpointError (a ValueError; one line naming the file)
+    otherwise, including for a file that could run code."""
+    path = str(path)
+    try:
+        obj = load_weights_only(path, map_location='cpu')
+    except UnsafeCheckpointError:  # pickled objects: an Ultralytics model, read without running its pickle
+        try:
+            ckpt = load_ultralytics_checkpoint(path)
+        except pickle.UnpicklingError as err:  # UnsafeCheckpointError included
+            raise CheckpointError(str(err)) from None
+        origin = dict(ultralytics_version=ckpt['meta']['version'], ultralytics_date=ckpt['meta']['date'],
+                      ultralytics_weights=ckpt['source'])
+        return dict(ckpt['state_dict']), {k: v for k, v in origin.items() if isinstance(v, str)}
+    except RuntimeError as err:  # e.g. a truncated zip archive
+        raise CheckpointError(f'cannot read {path!r}: {str(err).splitlines()[0]}') from None
+    for key in ('state_dict', 'model'):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f'{path} holds no state dict of tensors')
+    return dict(obj), {}
+
+
 def read_weights(path: str) -> Source:
     """A ``--weights`` file in detector names (see the module docstring).
 
     Raises:
-        FileNotFoundError, ValueError: one line naming the file and what is wrong (also for a file
-        that could run code).
+        MissingFileError, CheckpointError: one line naming the file and what is wrong (also for a
+        file that could run code).
     """
     from ..models.utils import fasternet_converter, yolo11_converter
-    from .checkpoint_io import read_state_dict_file
     if not osp.isfile(path):
-        raise FileNotFoundError(f'--weights file not found: {path!r}')
+        raise MissingFileError(f'--weights file not found: {path!r}')
     try:
         state, _ = read_state_dict_file(path)
     except ValueError as err:
-        raise ValueError(f'--weights: {err}') from None
+        raise CheckpointError(f'--weights: {err}') from None
     if any(k.startswith('model.') and k.split('.')[1].isdigit() for k in state):  # Ultralytics' names
         try:
             return Source(path, 'ultralytics', dict(yolo11_converter.convert_state_dict(state)))
         except (KeyError, ValueError) as err:
-            raise ValueError(f'--weights {path!r} looks like Ultralytics weights but: {err}') from None
+            raise CheckpointError(f'--weights {path!r} looks like Ultralytics weights but: {err}') from None
     if any(k.startswith(('backbone.', 'neck.', 'bbox_head.')) for k in state) \
             and not any(k.startswith('patch_embed.') for k in state):
         return Source(path, 'detector', {k: v for k, v in state.items()
@@ -132,9 +169,9 @@ def read_weights(path: str) -> Source:
     try:
         converted, _ = fasternet_converter.convert_fasternet_state_dict(state)
     except ValueError as err:
-        raise ValueError(f'--weights {path!r}: {err}') from None
+        raise CheckpointError(f'--weights {path!r}: {err}') from None
     if fasternet_converter.find_prefix(state) is None:
-        raise ValueError(f'--weights {path!r} is neither a detector checkpoint, YOLO11 weights nor a FasterNet '
+        raise CheckpointError(f'--weights {path!r} is neither a detector checkpoint, YOLO11 weights nor a FasterNet '
                          'backbone (no backbone./neck./bbox_head., model.<i>. or patch_embed. keys)')
     return Source(path, 'fasternet', {'backbone.' + k: v for k, v in converted.items()})
 
@@ -167,6 +204,9 @@ def transfer(target: Mapping[str, torch.Tensor], sources: Sequence[Source]) -> T
                 result.status[key], result.origin[key] = 'transferred', source.path
             elif result.status[key] != 'transferred':
                 result.status[key] = 'classes' if key.startswith(CLASS_BRANCH) else 'shape'
+        theirs = source.state_dict.get(CLASS_LOGITS)
+        if theirs is not None and CLASS_LOGITS in target and theirs.shape[0] != target[CLASS_LOGITS].shape[0]:
+            result.class_counts = (int(target[CLASS_LOGITS].shape[0]), int(theirs.shape[0]))
     return result
 
 
@@ -184,6 +224,11 @@ def format_table(result: TransferResult) -> str:
     for r in rows:
         lines.append('  ' + '  '.join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
                                       for i, (v, w) in enumerate(zip(r, widths))))
+    reinit = result.keys_with('classes')
+    if reinit:
+        ours, theirs = result.class_counts or ('this model\'s', 'other')
+        lines.append(f'  head class branch: {len(reinit)} tensors re-initialised for {ours} classes '
+                     f'(the weights have {theirs})')
     for status, what in (('shape', 'skipped for shape'), ('missing', 'missing')):
         for group in GROUP_ORDER:
             keys = result.keys_with(status, group)

@@ -10,8 +10,8 @@ from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmyolo.registry import MODELS
 
-from fasternet_yolo11.deploy import set_pconv_mode
 from fasternet_yolo11.models import FasterNet, FasterNetBlock, PConv
+from fasternet_yolo11.models.deploy_form import set_pconv_mode
 
 # The official variants (JierunChen/FasterNet cfg/*.yaml), restated here independently of the
 # module: embed_dim, depths, activation; all have n_div 4, mlp_ratio 2, feature_dim 1280.

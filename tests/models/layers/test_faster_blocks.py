@@ -1,9 +1,8 @@
-"""C3k2-Faster (issue 12): FasterBottleneck, C3kFaster, C3k2Faster and PConv in the head.
+"""C3k2-Faster: FasterBottleneck, C3kFaster, C3k2Faster and PConv in the head.
 
 Shapes and parameter counts by hand formula, the option off leaves YOLO11 exactly as it was,
-the deploy form equals eager, and every placement candidate of configs/_base_/models/
-faster_blocks.py exports to ONNX and matches ONNX Runtime."""
-import argparse
+the deploy form equals eager, and every placement candidate of configs/_search_/placements.py
+exports to ONNX and matches ONNX Runtime."""
 import copy
 
 import numpy as np
@@ -15,8 +14,9 @@ from mmyolo.registry import MODELS
 from mmyolo.utils import register_all_modules
 from torch import nn
 
-from fasternet_yolo11.deploy import RawOutputs, switch_to_deploy
+from fasternet_yolo11.deploy.export_graphs import RawOutputs
 from fasternet_yolo11.deploy.onnx_export import export
+from fasternet_yolo11.models.deploy_form import switch_to_deploy
 from fasternet_yolo11.models.layers import (
     Bottleneck,
     C3k,
@@ -29,7 +29,7 @@ from fasternet_yolo11.models.layers import (
 from fasternet_yolo11.utils.cli import REPO_ROOT
 
 register_all_modules()
-MIXIN = Config.fromfile(f'{REPO_ROOT}/configs/_base_/models/faster_blocks.py')
+MIXIN = Config.fromfile(f'{REPO_ROOT}/configs/_search_/placements.py')
 CANDIDATES = MIXIN.faster_candidates
 
 
@@ -205,22 +205,22 @@ def stride2_convs(model):
             if isinstance(m, nn.Conv2d) and m.stride == (2, 2)]
 
 
-def test_patch_merging_candidates_use_2x2_downsampling():
+def test_down2x2_candidates_use_2x2_downsampling():
     """``downsample_kernel=2`` turns every stride-2 conv of backbone and neck into a 2x2 one (and
     nothing else): 5 * in * out weights fewer per conv than YOLO11n's 3x3."""
     _, plain = build({})
     assert [(c.in_channels, c.out_channels) for c in stride2_convs(plain)] == YOLO11N_DOWNSAMPLES
     assert all(c.kernel_size == (3, 3) for c in stride2_convs(plain))
-    for name in ('merging', 'merging_head', 'merging_neck_head', 'merging_both_head', 'merging_head_dw',
-                 'merging_relu_backbone',
-                 'relu_merging', 'relu_merging_head', 'relu_merging_neck_head', 'relu_merging_both_head'):
+    for name in ('down2x2', 'down2x2_head', 'down2x2_neck_head', 'down2x2_both_head', 'down2x2_head_dw',
+                 'down2x2_relu_backbone',
+                 'relu_down2x2', 'relu_down2x2_head', 'relu_down2x2_neck_head', 'relu_down2x2_both_head'):
         _, model = build(CANDIDATES[name])
         convs = stride2_convs(model)
         assert [(c.in_channels, c.out_channels) for c in convs] == YOLO11N_DOWNSAMPLES, name
         assert all(c.kernel_size == (2, 2) and c.padding == (0, 0) for c in convs), name
-    _, merging = build(CANDIDATES['merging'])
-    assert n_params(plain) - n_params(merging) == sum(5 * i * o for i, o in YOLO11N_DOWNSAMPLES)
-    assert {k: v.shape for k, v in merging.state_dict().items() if v.dim() != 4} == \
+    _, down2x2 = build(CANDIDATES['down2x2'])
+    assert n_params(plain) - n_params(down2x2) == sum(5 * i * o for i, o in YOLO11N_DOWNSAMPLES)
+    assert {k: v.shape for k, v in down2x2.state_dict().items() if v.dim() != 4} == \
         {k: v.shape for k, v in plain.state_dict().items() if v.dim() != 4}
 
 
@@ -234,7 +234,7 @@ def test_relu_candidates_have_no_silu():
         acts = {type(m) for m in model.modules() if isinstance(m, (nn.SiLU, nn.ReLU, nn.GELU))}
         if name.startswith('relu'):
             assert acts == {nn.ReLU}, name
-        elif name == 'merging_relu_backbone':
+        elif name == 'down2x2_relu_backbone':
             assert {type(m) for m in model.backbone.modules() if isinstance(m, (nn.SiLU, nn.ReLU))} == {nn.ReLU}
             assert {type(m) for m in model.neck.modules() if isinstance(m, (nn.SiLU, nn.ReLU))} == {nn.SiLU}
         elif not name.startswith('lite'):  # lite's backbone is ReLU, its neck and head SiLU
@@ -282,11 +282,7 @@ def test_candidate_deploy_form_and_onnx_match_eager(tmp_path, name):
     assert all(m.forward_type == 'slicing' for m in deployed.modules() if isinstance(m, PConv))
     if not name.startswith('lite_'):  # FasterNet's per-output norms follow a residual add and stay BN
         assert not [n for n, m in deployed.named_modules() if isinstance(m, nn.BatchNorm2d)]
-    args = argparse.Namespace(
-        config=None, checkpoint=None, out=str(tmp_path / f'{name}.onnx'), img_size=[96, 128],
-        batch=1, dynamic_batch=True, mode='raw', pconv='slicing', no_fuse=False, simplify=False,
-        opset=17, keep_top_k=50, iou_thr=0.7, score_thr=0.3)
-    info = export(args, cfg, model)
+    info = export(model, cfg, str(tmp_path / f'{name}.onnx'), img_hw=[96, 128], mode='raw', dynamic_batch=True)
     outs = ort.InferenceSession(info['path'], providers=['CPUExecutionProvider']).run(
         None, {'images': x.numpy()})
     assert len(outs) == 6

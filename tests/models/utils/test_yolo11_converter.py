@@ -9,6 +9,7 @@ from _yolo11_reference import REPO, ultralytics_state_dict
 from _yolo11_reference import converter as conv
 
 from fasternet_yolo11.models.utils.yolo11_converter import convert_key
+from fasternet_yolo11.utils import cli
 
 
 @pytest.mark.parametrize('key, c3k_layers, expected', [
@@ -104,7 +105,7 @@ def test_command_line_converts_plain_state_dict(tmp_path):
     assert ckpt['state_dict']['bbox_head.head_module.cls_preds.0.2.bias'].shape == (3, )
     # with an explicit config of another class count the mismatch is an error
     with pytest.raises(SystemExit):
-        conv.main(['--src', str(src_path), '--dst', str(dst_path), '--config',
+        cli.main(conv.main, ['--src', str(src_path), '--dst', str(dst_path), '--config',
                    osp.join(REPO, 'configs', 'yolo11s_coco.py')])
 
 
@@ -116,5 +117,5 @@ def test_pickled_model_is_read_without_ultralytics(tmp_path, capsys, monkeypatch
     src = conv.load_source(str(path))
     assert list(src) == ['weight', 'bias'] and all(torch.equal(src[k], v) for k, v in conv2d.state_dict().items())
     with pytest.raises(SystemExit):  # not a YOLO11 DetectionModel
-        conv.main(['--src', str(path), '--dst', str(tmp_path / 'out.pth')])
+        cli.main(conv.main, ['--src', str(path), '--dst', str(tmp_path / 'out.pth')])
     assert 'not a YOLO11 detection state dict' in capsys.readouterr().err

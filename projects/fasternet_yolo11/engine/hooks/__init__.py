@@ -1,6 +1,6 @@
 """The project's hooks, one per file."""
 from .atomic_checkpoint_hook import AtomicCheckpointHook
-from .best_threshold_hook import BestThresholdHook, best_threshold_from_checkpoint
+from .best_threshold_hook import BestThresholdHook
 from .channels_last_hook import ChannelsLastHook
 from .deploy_mode_hook import DeployModeHook
 from .fitness_early_stopping_hook import FitnessEarlyStoppingHook
@@ -9,4 +9,4 @@ from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 
 __all__ = ['AtomicCheckpointHook', 'BestThresholdHook', 'ChannelsLastHook', 'DeployModeHook',
            'FitnessEarlyStoppingHook', 'ModelSummaryHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'best_threshold_from_checkpoint', 'format_summary', 'summary_rows']
+           'format_summary', 'summary_rows']

@@ -1,5 +1,6 @@
 """``BestThresholdHook``: the best-F1 confidence threshold of the last validation goes into the
-checkpoints' meta (``checkpoint['meta']['best_f1_threshold']``), so the demos can use it.
+checkpoints' meta (``checkpoint['meta']['best_f1_threshold']``, read back by
+:func:`~fasternet_yolo11.engine.checkpoint_meta.read_checkpoint_meta`), so the demos can use it.
 
 After each validation it reads ``key`` (``coco/best_f1_thr``, logged by
 :class:`~fasternet_yolo11.evaluation.DetectionPRMetric`) from the metrics into the message hub's
@@ -13,7 +14,7 @@ import math
 from mmengine.hooks import Hook
 from mmyolo.registry import HOOKS
 
-META_KEY = 'best_f1_threshold'
+from ..checkpoint_meta import BEST_F1_THRESHOLD
 
 
 @HOOKS.register_module()
@@ -22,7 +23,7 @@ class BestThresholdHook(Hook):
 
     priority = 'NORMAL'  # CheckpointHook (VERY_LOW) saves best_* in its after_val_epoch
 
-    def __init__(self, key='coco/best_f1_thr', meta_key=META_KEY):
+    def __init__(self, key='coco/best_f1_thr', meta_key=BEST_F1_THRESHOLD):
         self.key = key
         self.meta_key = meta_key
 
@@ -42,27 +43,3 @@ class BestThresholdHook(Hook):
         epoch = runner.message_hub.get_info(self.meta_key + '_epoch')
         if epoch is not None:
             meta[self.meta_key + '_epoch'] = int(epoch)
-
-
-def best_threshold_from_checkpoint(path_or_meta, default=None, meta_key=META_KEY):
-    """The best-F1 threshold stored by :class:`BestThresholdHook`, else ``default``.
-
-    ``path_or_meta``: a checkpoint path (loaded weights-only), a loaded checkpoint dict, or its
-    ``meta`` dict. Looks in ``meta`` first, then in the saved message hub's runtime info."""
-    ckpt = path_or_meta
-    if isinstance(ckpt, str):
-        from ..checkpoint_io import load_weights_only
-        ckpt = load_weights_only(ckpt, map_location='cpu')
-    if not isinstance(ckpt, dict):
-        return default
-    meta = ckpt.get('meta', ckpt)
-    value = meta.get(meta_key) if isinstance(meta, dict) else None
-    if value is None:
-        hub = ckpt.get('message_hub')
-        info = hub.get('runtime_info', {}) if isinstance(hub, dict) else {}
-        value = info.get(meta_key)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return value if math.isfinite(value) else default

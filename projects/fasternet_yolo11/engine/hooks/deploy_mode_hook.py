@@ -4,7 +4,7 @@ import copy
 from mmengine.hooks import Hook
 from mmyolo.registry import HOOKS
 
-from ...deploy import switch_to_deploy
+from ...models.deploy_form import switch_to_deploy
 
 
 @HOOKS.register_module()

@@ -3,10 +3,11 @@ import torch
 from mmengine.hooks import Hook
 from mmyolo.registry import HOOKS
 
-from ..optim_wrappers import FiniteOptimWrapper
+from ...errors import UserError
+from ..optim_wrappers import NominalBatchOptimWrapper
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """The training loss became NaN or Inf (tools/train.py prints it as one line)."""
 
 
@@ -23,8 +24,8 @@ class NonFiniteLossHook(Hook):
         action (str): ``'stop'`` raises :class:`NonFiniteLossError` with one line such as
             ``non-finite loss at iteration 12 (epoch 1): loss=nan loss_bbox=nan``;
             ``'skip'`` logs that line as a warning and goes on (the step is not applied: this
-            needs ``optim_wrapper.type='FiniteOptimWrapper'``, which tools/train.py sets for a
-            plain OptimWrapper, or AmpOptimWrapper, whose loss scaler skips such steps).
+            needs ``optim_wrapper.type='NominalBatchOptimWrapper'`` (the recipe's), or AmpOptimWrapper,
+            whose loss scaler skips such steps).
     """
 
     priority = 'ABOVE_NORMAL'  # before the logger and the checkpoint hooks
@@ -38,10 +39,10 @@ class NonFiniteLossHook(Hook):
     def before_train(self, runner):
         wrappers = _optim_wrappers(runner)
         unguarded = [type(w).__name__ for w in wrappers.values()
-                     if not isinstance(w, FiniteOptimWrapper) and 'Amp' not in type(w).__name__]
+                     if not isinstance(w, NominalBatchOptimWrapper) and 'Amp' not in type(w).__name__]
         if self.action == 'skip' and unguarded:
             raise NonFiniteLossError(
-                f"non_finite_loss action 'skip' needs optim_wrapper.type='FiniteOptimWrapper' "
+                f"non_finite_loss action 'skip' needs optim_wrapper.type='NominalBatchOptimWrapper' "
                 f'(the config has {unguarded[0]}, which would apply a NaN step)')
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):

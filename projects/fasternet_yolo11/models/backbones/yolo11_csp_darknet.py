@@ -62,6 +62,9 @@ class YOLO11CSPDarknet(BaseBackbone):
         init_cfg (dict, optional): Init config; None means PyTorch's default
             conv init, as Ultralytics.
 
+    Attributes:
+        out_channels (list[int]): Real widths of the outputs, e.g. [128, 128, 256] for YOLO11n.
+
     Shapes: (B, 3, H, W) -> P3 (B, C(512), H/8, W/8), P4 (B, C(512), H/16,
     W/16), P5 (B, C(1024), H/32, W/32), e.g. 128/128/256 for YOLO11n.
     """
@@ -107,6 +110,9 @@ class YOLO11CSPDarknet(BaseBackbone):
             act_cfg=act_cfg,
             norm_eval=norm_eval,
             init_cfg=init_cfg)
+        # real widths of the outputs (stem, stage1..4 by out_indices), read by the neck's builder
+        widths = [self._width(self.arch_setting[0][0])] + [self._width(s[2]) for s in self.arch_setting]
+        self.out_channels = [widths[i] for i in out_indices]
 
     def _width(self, channels: int) -> int:
         return yolo11_channels(channels, self.widen_factor, self.max_channels)

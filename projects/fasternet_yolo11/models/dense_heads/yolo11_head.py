@@ -29,7 +29,8 @@ class YOLO11HeadModule(YOLOv8HeadModule):
     with ``c2 = max(16, in_channels[0] // 4, 4 * reg_max)`` and
     ``c3 = max(in_channels[0], min(num_classes, 100))``.
 
-    ``in_channels`` are the **actual** channels of the neck outputs. Unlike
+    ``in_channels`` are the **actual** channels of the neck outputs (a ``ChainedYOLODetector``
+    passes its neck's ``out_channels``). Unlike
     MMYOLO's ``YOLOv8HeadModule`` there is no ``widen_factor``: that module
     passes ``in_channels`` through ``make_divisible(c, widen_factor)``, which
     would also round real widths that are not multiples of 8.
@@ -62,7 +63,7 @@ class YOLO11HeadModule(YOLOv8HeadModule):
 
     def __init__(self,
                  num_classes: int,
-                 in_channels: Sequence[int],
+                 in_channels: Optional[Sequence[int]] = None,
                  num_base_priors: int = 1,
                  featmap_strides: Sequence[int] = (8, 16, 32),
                  reg_max: int = 16,
@@ -83,6 +84,9 @@ class YOLO11HeadModule(YOLOv8HeadModule):
         assert not (pconv_n_div and box_dwconv), 'pconv_n_div and box_dwconv both replace the box convs: pick one'
         self.pconv_n_div = pconv_n_div
         self.box_dwconv = box_dwconv
+        if in_channels is None:
+            raise ValueError('YOLO11HeadModule needs in_channels: give them, or build the head in a '
+                             'ChainedYOLODetector, which passes the neck\'s widths')
         self.in_channels = list(in_channels)
         assert len(self.in_channels) == self.num_levels
         self._init_layers()

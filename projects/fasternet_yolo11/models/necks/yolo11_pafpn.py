@@ -1,5 +1,5 @@
 """The YOLO11 PAFPN (layers 11-22 of Ultralytics' ``yolo11.yaml``)."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch.nn as nn
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
@@ -52,8 +52,10 @@ class YOLO11PAFPN(BaseYOLONeck):
     FasterNet, so its ImageNet checkpoint loads without missing or extra keys.
 
     Args:
-        in_channels (Sequence[int]): Actual P3/P4/P5 input channels.
-        out_channels (Sequence[int]): Yaml widths of the outputs.
+        in_channels (Sequence[int]): Actual P3/P4/P5 input channels (a
+            ``ChainedYOLODetector`` passes its backbone's ``out_channels``).
+        out_channels (Sequence[int]): Yaml widths of the outputs; the attribute
+            ``out_channels`` holds their real widths after scaling.
             Defaults to (256, 512, 1024).
         deepen_factor (float): Depth multiple. Defaults to 1.0.
         widen_factor (float): Width multiple. Defaults to 1.0.
@@ -79,7 +81,7 @@ class YOLO11PAFPN(BaseYOLONeck):
     """
 
     def __init__(self,
-                 in_channels: Sequence[int],
+                 in_channels: Optional[Sequence[int]] = None,
                  out_channels: Sequence[int] = (256, 512, 1024),
                  deepen_factor: float = 1.0,
                  widen_factor: float = 1.0,
@@ -93,6 +95,9 @@ class YOLO11PAFPN(BaseYOLONeck):
                  norm_cfg: ConfigType = YOLO11_NORM_CFG,
                  act_cfg: ConfigType = YOLO11_ACT_CFG,
                  init_cfg: OptMultiConfig = None):
+        if in_channels is None:
+            raise ValueError('YOLO11PAFPN needs in_channels: give them, or build the neck in a '
+                             'ChainedYOLODetector, which passes the backbone\'s widths')
         assert len(in_channels) == len(out_channels)
         # read by the build_*_layer methods that BaseYOLONeck.__init__ calls
         self.max_channels = max_channels
@@ -114,6 +119,7 @@ class YOLO11PAFPN(BaseYOLONeck):
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             init_cfg=init_cfg)
+        self.out_channels = list(self.widths)  # real output widths (the argument holds yaml widths)
 
     @property
     def _top(self) -> int:

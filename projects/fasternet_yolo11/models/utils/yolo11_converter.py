@@ -35,6 +35,7 @@ from typing import Mapping, Tuple
 import torch
 from mmyolo.models.utils import make_round
 
+from ...errors import CheckpointError, KeyMappingError
 from ..layers.yolo11_layers import yolo11_channels
 
 # Ultralytics layer index -> (prefix here, module kind)
@@ -87,16 +88,16 @@ def _rename(rest: str, kind: str, key: str) -> str:
         return rest
     if kind == 'conv':
         if not _CONV_LEAVES.match(rest):
-            raise KeyError(f'no mapping for {key!r}: unexpected Conv entry {rest!r}')
+            raise KeyMappingError(f'no mapping for {key!r}: unexpected Conv entry {rest!r}')
         return rest
     child, _, tail = rest.partition('.')
     if child not in _CHILDREN[kind]:
-        raise KeyError(f'no mapping for {key!r}: {child!r} is not a child of {kind}')
+        raise KeyMappingError(f'no mapping for {key!r}: {child!r} is not a child of {kind}')
     name, child_kind, indexed = _CHILDREN[kind][child]
     if indexed:
         index, _, tail = tail.partition('.')
         if not index.isdigit():
-            raise KeyError(f'no mapping for {key!r}: expected an index after {child!r}')
+            raise KeyMappingError(f'no mapping for {key!r}: expected an index after {child!r}')
         name = f'{name}.{index}'
     return f'{name}.{_rename(tail, child_kind, key)}'
 
@@ -108,7 +109,7 @@ def convert_key(key: str, c3k_layers=frozenset()) -> str:
     """
     match = re.match(r'^model\.(\d+)\.(.+)$', key)
     if not match or int(match.group(1)) not in LAYER_MAP:
-        raise KeyError(f'no mapping for {key!r}: not a YOLO11 detection layer')
+        raise KeyMappingError(f'no mapping for {key!r}: not a YOLO11 detection layer')
     layer = int(match.group(1))
     prefix, kind = LAYER_MAP[layer]
     if kind == 'c3k2':  # its blocks are C3k or Bottleneck: decided per layer, not per key
@@ -134,7 +135,7 @@ def convert_state_dict(src: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, tor
         if key == DFL_KEY:
             expected = torch.arange(value.numel(), dtype=torch.float32).view_as(value)
             if not torch.equal(value.float(), expected):
-                raise ValueError(f'{key} is not arange({value.numel()}); it cannot become the fixed proj buffer')
+                raise CheckpointError(f'{key} is not arange({value.numel()}); it cannot become the fixed proj buffer')
             continue
         out[convert_key(key, c3k_layers)] = value.float() if value.dtype == torch.float16 else value
     return out
@@ -146,18 +147,18 @@ def compare_state_dicts(converted: Mapping[str, torch.Tensor],
     missing = sorted(set(target) - set(converted))
     unexpected = sorted(set(converted) - set(target))
     if missing or unexpected:
-        raise KeyError(f'{len(missing)} target keys without a source (first: {missing[:5]}); '
+        raise KeyMappingError(f'{len(missing)} target keys without a source (first: {missing[:5]}); '
                        f'{len(unexpected)} converted keys the model does not have (first: {unexpected[:5]})')
     bad = [(k, tuple(converted[k].shape), tuple(target[k].shape)) for k in target
            if converted[k].shape != target[k].shape]
     if bad:
-        raise ValueError(f'{len(bad)} shape mismatches (key, converted, target), first: {bad[:5]}')
+        raise CheckpointError(f'{len(bad)} shape mismatches (key, converted, target), first: {bad[:5]}')
 
 
 def infer_scale(src: Mapping[str, torch.Tensor], scales: Mapping) -> Tuple[str, int]:
     """(scale name, num_classes) of an Ultralytics YOLO11 state dict, from its shapes.
 
-    ``scales`` is the table of ``configs/_base_/yolo11_scales.py`` (name -> ``factors``).
+    ``scales`` is the table of ``configs/_base_/yolo11_scales.py`` (name -> scaling arguments).
 
     The stem width is C(64) and layer 2 has 2 blocks only when depth is 1.0: together they tell the five
     scales apart (m and l share widths, differ in depth).
@@ -166,11 +167,10 @@ def infer_scale(src: Mapping[str, torch.Tensor], scales: Mapping) -> Tuple[str, 
         stem = src['model.0.conv.weight'].shape[0]
         num_classes = src[f'model.{DETECT_LAYER}.cv3.0.2.weight'].shape[0]
     except KeyError as e:
-        raise KeyError(f'not a YOLO11 detection state dict: no {e}') from None
+        raise KeyMappingError(f'not a YOLO11 detection state dict: no {e}') from None
     blocks = len({k.split('.')[3] for k in src if k.startswith('model.2.m.')})
-    for name, scale in scales.items():
-        f = scale.factors
-        if (yolo11_channels(64, f.widen_factor, f.max_channels) == stem
-                and make_round(2, f.deepen_factor) == blocks):
+    for name, f in scales.items():
+        if (yolo11_channels(64, f['widen_factor'], f['max_channels']) == stem
+                and make_round(2, f['deepen_factor']) == blocks):
             return name, num_classes
-    raise ValueError(f'no YOLO11 scale has a {stem}-channel stem and {blocks} blocks in layer 2')
+    raise CheckpointError(f'no YOLO11 scale has a {stem}-channel stem and {blocks} blocks in layer 2')

@@ -1,6 +1,7 @@
-"""utils/config_utils.py: every size-, epoch-, class- and batch-dependent key follows the primaries,
-for the tools' flags and for every shipped config (checked by a walk written independently of
-the derivation, so a new config or a new pipeline step that is not derived fails here)."""
+"""config/derivation.py and config/run_settings.py: every size-, epoch-, class- and batch-dependent
+key follows the primaries, for the tools' flags and for every shipped config (checked by a walk
+written independently of the derivation, so a new config or a new pipeline step that is not
+derived fails here)."""
 import glob
 import os.path as osp
 
@@ -8,14 +9,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from fasternet_yolo11.utils import config_utils
-from fasternet_yolo11.utils.config_utils import (
-    ConfigDerivationError,
-    apply_checkpoint_settings,
-    apply_run_settings,
-    checkpoint_settings,
-    derive,
-)
+from fasternet_yolo11.config.derivation import ConfigDerivationError, derive
+from fasternet_yolo11.config.run_settings import apply_checkpoint_settings, apply_run_settings, round_img_size
+from fasternet_yolo11.engine.checkpoint_meta import read_checkpoint_meta
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')))
@@ -104,7 +100,7 @@ def check_run(cfg, *, img_scale, epochs, close_mosaic, batch, nbs, num_classes, 
     accumulate = max(round(nbs / (batch * world_size)), 1) if nbs else 1
     assert ow.get('accumulative_counts', 1) == accumulate
     if accumulate > 1:
-        assert _kind(ow) in ('FiniteOptimWrapper', 'NominalBatchAmpOptimWrapper')
+        assert _kind(ow) in ('NominalBatchOptimWrapper', 'NominalBatchAmpOptimWrapper')
         sched = d['default_hooks']['param_scheduler']
         assert ow['accumulate_warmup'] == dict(epochs=sched['warmup_epochs'], min_iters=sched['warmup_mim_iter'])
     else:
@@ -198,7 +194,7 @@ def test_a_config_that_changes_a_primary_needs_one_line(tmp_path):
     """A new config over the demo recipe: the primaries it changes, then the derived_keys line."""
     leaf = tmp_path / 'my_run.py'
     leaf.write_text(f"_base_ = '{DEMO}'\n"
-                    'from fasternet_yolo11.utils.config_utils import derived_keys  # noqa: E402\n\n'
+                    'from fasternet_yolo11.config.derivation import derived_keys  # noqa: E402\n\n'
                     'img_scale = (320, 192)\nmax_epochs = 40\nclose_mosaic_epochs = 5\n'
                     "class_names = ('a', 'b', 'c', 'd')\n"
                     'train_dataloader = dict(pin_memory=False)\n'
@@ -231,9 +227,9 @@ def test_bad_primaries_are_one_line_errors(tmp_path):
                            data_yaml=write_yaml(tmp_path, 'train: a\nval: b\nnames: [x]\n'))
     plain = Config.fromfile(DEMO)
     plain.optim_wrapper.type = 'OptimWrapper'  # would average the window, without the ramp
-    with pytest.raises(ConfigDerivationError, match='FiniteOptimWrapper'):
+    with pytest.raises(ConfigDerivationError, match='NominalBatchOptimWrapper'):
         apply_run_settings(plain, nbs=64)
-    assert config_utils.round_img_size(250) == 256 and config_utils.round_img_size(320) == 320
+    assert round_img_size(250) == 256 and round_img_size(320) == 320
 
 
 def test_checkpoint_settings_and_class_mismatch(tmp_path):
@@ -241,7 +237,7 @@ def test_checkpoint_settings_and_class_mismatch(tmp_path):
     torch.save(dict(meta=dict(dataset_meta=dict(classes=('cat', 'dog', 'bird')),
                               cfg="img_scale = (\n    320,\n    320,\n)\nmax_epochs = 3\n"),
                     state_dict={}), ckpt)
-    assert checkpoint_settings(ckpt) == dict(class_names=('cat', 'dog', 'bird'), img_scale=(320, 320))
+    assert read_checkpoint_meta(ckpt) == (('cat', 'dog', 'bird'), (320, 320), None)
     # demo / export: names and size from the checkpoint, no dataset needed
     cfg = Config.fromfile(DEMO)
     notes = apply_checkpoint_settings(cfg, ckpt)

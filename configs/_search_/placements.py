@@ -1,13 +1,10 @@
-# Where PConv goes (issue 12): FasterNet's block inside YOLO11's CSP blocks ("C3k2-Faster"), in the
-# backbone, the neck or both; PConv (or depthwise convs) in the head's box convs; and FasterNet's two
-# other CPU choices, its patch merging (2x2 stride-2 convs) and ReLU.
-# A mixin: it holds no `model`, so it can sit beside any YOLO11 base. Each candidate is a `model`
-# override (merged into the base config's model); compare_report.py --search measures them all
-# (PLACEMENT_SPACE there) against YOLO11n. A leaf config uses one as
-#   _base_ = ['./_base_/models/yolo11.py', './_base_/models/faster_blocks.py']
-#   model = _base_.faster_candidates.neck   # or backbone / both / ..., then the scale's fields
-# Shipped lines: configs/yolo11{n,s}_fasternet_merging_*.py is the `merging` candidate (the pick: the
-# only one that kept YOLO11's accuracy), configs/yolo11{n,s}_fasternet_pconv_*.py `neck_head_pconv`.
+# The placement search's candidates (tools/analysis_tools/compare_report.py --search): where FasterNet's ideas
+# go in YOLO11. FasterNet's block inside YOLO11's CSP blocks ("C3k2-Faster") in the backbone, the neck or both;
+# PConv (or depthwise convs) as the head's box convs; FasterNet's two other CPU choices, 2x2 stride-2
+# downsampling (its patch merging's kernel) and ReLU; and their combinations. Not a config to train: each
+# candidate is a `model` override, merged by the search into configs/yolo11{scale}_coco.py (or the base that
+# `faster_candidate_bases` names). The shipped lines are in configs/_base_/lines/; the measured results are in
+# docs/benchmarks/.
 # Blocks: projects/fasternet_yolo11/models/layers/faster_blocks.py (C3k2Faster, C3kFaster, FasterBottleneck).
 
 # The FasterNet block as in the paper: PConv on 1/4 of the channels, hidden width 2C, the CSP layer's SiLU.
@@ -21,13 +18,13 @@ faster_head = dict(bbox_head=dict(head_module=dict(pconv_n_div=head_pconv_n_div)
 dw_head = dict(bbox_head=dict(head_module=dict(box_dwconv=True)))
 
 # FasterNet's two other CPU choices, as ingredients of the placements below: ReLU, which ONNX Runtime
-# and OpenVINO fuse into the conv (SiLU costs a separate pass over every map), and patch merging
-# (2x2 stride-2 convs instead of 3x3: 4/9 of the multiply-adds of YOLO11's downsampling).
+# and OpenVINO fuse into the conv (SiLU costs a separate pass over every map), and 2x2 stride-2 convs
+# instead of 3x3 (4/9 of the multiply-adds of YOLO11's downsampling; named "down2x2" below).
 faster_act = dict(type='ReLU', inplace=True)
-merging_kernel = 2  # `downsample_kernel` of backbone and neck
-_merging = dict(downsample_kernel=merging_kernel)
+down2x2_kernel = 2  # `downsample_kernel` of backbone and neck
+_down2x2 = dict(downsample_kernel=down2x2_kernel)
 _relu = dict(act_cfg=faster_act)
-_relu_merging = dict(act_cfg=faster_act, downsample_kernel=merging_kernel)
+_relu_down2x2 = dict(act_cfg=faster_act, downsample_kernel=down2x2_kernel)
 _relu_head = dict(head_module=dict(act_cfg=faster_act))
 _relu_pconv_head = dict(head_module=dict(act_cfg=faster_act, pconv_n_div=head_pconv_n_div))
 
@@ -57,32 +54,32 @@ faster_candidates = dict(
                              **faster_head),
     # The ingredients alone (no PConv), to tell what each buys.
     relu=dict(backbone=_relu, neck=_relu, bbox_head=_relu_head),
-    merging=dict(backbone=_merging, neck=_merging),
-    relu_merging=dict(backbone=_relu_merging, neck=_relu_merging, bbox_head=_relu_head),
-    # PConv where it paid (the head's box convs, then the CSP blocks) with patch merging, keeping
+    down2x2=dict(backbone=_down2x2, neck=_down2x2),
+    relu_down2x2=dict(backbone=_relu_down2x2, neck=_relu_down2x2, bbox_head=_relu_head),
+    # PConv where it paid (the head's box convs, then the CSP blocks) with 2x2 downsampling, keeping
     # YOLO11's SiLU ...
-    merging_head=dict(backbone=_merging, neck=_merging, **faster_head),
-    merging_neck_head=dict(backbone=_merging,
-                           neck=dict(_merging, csp_block=faster_block), **faster_head),
-    merging_both_head=dict(backbone=dict(_merging, csp_block=faster_block),
-                           neck=dict(_merging, csp_block=faster_block), **faster_head),
-    # Patch merging with FasterNet's ReLU in the backbone only (the lite backbone's activation).
-    merging_relu_backbone=dict(backbone=_relu_merging, neck=_merging),
+    down2x2_head=dict(backbone=_down2x2, neck=_down2x2, **faster_head),
+    down2x2_neck_head=dict(backbone=_down2x2,
+                           neck=dict(_down2x2, csp_block=faster_block), **faster_head),
+    down2x2_both_head=dict(backbone=dict(_down2x2, csp_block=faster_block),
+                           neck=dict(_down2x2, csp_block=faster_block), **faster_head),
+    # 2x2 downsampling with FasterNet's ReLU in the backbone only (the lite backbone's activation).
+    down2x2_relu_backbone=dict(backbone=_relu_down2x2, neck=_down2x2),
     # The box convs as depthwise 3x3 + 1x1 (the class branch's own pair): as cheap as PConv + 1x1
-    # but every channel keeps its 3x3 neighbourhood, alone and with patch merging.
+    # but every channel keeps its 3x3 neighbourhood, alone and with 2x2 downsampling.
     head_dw=dw_head,
-    merging_head_dw=dict(backbone=_merging, neck=_merging, **dw_head),
-    # PConv in the head (and the CSP blocks) with patch merging, on FasterNet's ReLU.
+    down2x2_head_dw=dict(backbone=_down2x2, neck=_down2x2, **dw_head),
+    # PConv in the head (and the CSP blocks) with 2x2 downsampling, on FasterNet's ReLU.
     relu_head=dict(backbone=_relu, neck=_relu, bbox_head=_relu_pconv_head),
-    relu_merging_head=dict(backbone=_relu_merging, neck=_relu_merging, bbox_head=_relu_pconv_head),
-    relu_merging_neck_head=dict(backbone=_relu_merging, neck=dict(_relu_merging, csp_block=faster_block),
+    relu_down2x2_head=dict(backbone=_relu_down2x2, neck=_relu_down2x2, bbox_head=_relu_pconv_head),
+    relu_down2x2_neck_head=dict(backbone=_relu_down2x2, neck=dict(_relu_down2x2, csp_block=faster_block),
                                 bbox_head=_relu_pconv_head),
-    relu_merging_both_head=dict(backbone=dict(_relu_merging, csp_block=faster_block),
-                                neck=dict(_relu_merging, csp_block=faster_block),
+    relu_down2x2_both_head=dict(backbone=dict(_relu_down2x2, csp_block=faster_block),
+                                neck=dict(_relu_down2x2, csp_block=faster_block),
                                 bbox_head=_relu_pconv_head),
 )
 # Candidates on another base line than plain YOLO11 ('{}' is the scale letter).
 faster_candidate_bases = dict(lite_neck='yolo11{}_fasternet_lite_coco.py',
                               lite_neck_head='yolo11{}_fasternet_lite_coco.py',
                               lite_neck_mlp1_head='yolo11{}_fasternet_lite_coco.py')
-del _c3k, _merging, _relu, _relu_merging, _relu_head, _relu_pconv_head
+del _c3k, _down2x2, _relu, _relu_down2x2, _relu_head, _relu_pconv_head

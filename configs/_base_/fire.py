@@ -1,11 +1,11 @@
-# YOLO11 on a fire dataset laid out the Ultralytics way, read in place (YOLOFormatDataset):
+# The fire recipe: a fire dataset laid out the Ultralytics way, read in place (YOLOFormatDataset):
 #   <root>/<data yaml>, <root>/train/images, <root>/train/labels/*.txt, classes.txt
-# with the seed's training defaults (epochs=100, imgsz=640, batch=8). An overlay on the COCO chain:
+# with the reference YAML's training defaults (epochs=100, imgsz=640, batch=8). An overlay on the COCO chain:
 # the pipelines and the recipe are the same; only the data, the class count and the schedule change.
 # Any dataset, without a config file: tools/train.py CONFIG --data my.yaml [--epochs --img-size --batch].
 _base_ = './models/yolo11.py'
 # after the _base_ line, so that mmengine reads this as a plain (not a lazy-import) config
-from fasternet_yolo11.utils.config_utils import derived_keys  # noqa: E402
+from fasternet_yolo11.config.derivation import derived_keys  # noqa: E402
 
 # ======================== the data (stated once) ========================
 # The data yaml names the splits; the default is the embedded synthetic demo
@@ -14,15 +14,14 @@ data_yaml = 'data/fire_demo/fire_demo.yaml'
 class_names = ('fire', 'smoke')  # must equal the yaml's `names` (checked when the dataset loads)
 metainfo = dict(classes=class_names, palette=[(255, 97, 0), (128, 128, 128)])
 
-# ======================== seed training defaults ========================
+# ======================== the reference YAML's training defaults ========================
 max_epochs = 100
 train_batch_size_per_gpu = 8
 train_num_workers = 2
 close_mosaic_epochs = 10
 val_interval = save_epoch_intervals = 1  # Ultralytics validates every epoch
-# One optimizer step per batch (nbs None), not Ultralytics' nominal batch 64 (one step per 8 batches of 8): on the
-# demo recipe (batch 8, 15 epochs, 3 seeds) accumulation lost 15 mAP points (README, "Train on your own data").
-# --nbs 64 turns it on (8x fewer optimizer steps: 6 per demo epoch; longer schedules are not measured).
+# One optimizer step per batch (nbs None), not Ultralytics' nominal batch 64 (one step per 8 batches of 8): on
+# small data sets the 8x fewer steps cost accuracy (docs/training.md measures it). --nbs 64 turns it on.
 nbs = None
 
 # CocoMetric builds its ground truth from the packed `instances` when ann_file is None.
@@ -45,5 +44,5 @@ test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='coco/bbox_mAP', rule='greater', max_keep_ckpts=2))
 
 # every key that depends on the values above (num_classes of head and assigner, batch sizes, schedule,
-# switch epoch, intervals, accumulation), recomputed from _base_ (fasternet_yolo11/utils/config_utils.py)
+# switch epoch, intervals, accumulation), recomputed from _base_ (fasternet_yolo11/config/derivation.py)
 globals().update(derived_keys(_base_, globals()))

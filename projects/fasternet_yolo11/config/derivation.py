@@ -1,5 +1,6 @@
 """Every config key that depends on the run's data, image size, schedule and batch, derived in
-one place, for the configs and for the tools' ``--data/--epochs/--img-size/--batch/--workers/--nbs``.
+one place, for the configs and for the tools' ``--data/--epochs/--img-size/--batch/--workers/--nbs/
+--patience/--amp``.
 
 A config states a few *primaries* as top-level variables; everything that depends on them is
 derived here (:func:`derive`):
@@ -31,7 +32,14 @@ yaml's ``names``, list or dict, or    top-level and in every ``YOLOFormatDataset
                                       ``paramwise_cfg.base_total_batch_size``; the EMA hook's
                                       ``interval`` and ``gamma`` (see below)
 ``patience`` (0: off)                 ``patience`` of the ``FitnessEarlyStoppingHook`` (epochs
-                                      without a better fitness before the run stops)
+                                      without a better fitness before the run stops; the hook
+                                      is added when missing, and then the val evaluator gives
+                                      the fitness it monitors: bbox CocoMetric ->
+                                      DetectionPRMetric)
+``amp`` (False: fp32)                 ``optim_wrapper.type``: the recipe's
+                                      ``NominalBatchOptimWrapper``, or with amp
+                                      ``AmpOptimWrapper`` / ``NominalBatchAmpOptimWrapper`` when
+                                      it accumulates (:func:`optim_wrapper_type`, the one rule)
 ====================================  ==========================================================
 
 Derived keys are always overwritten: to change one, change its primary. The result is an
@@ -42,9 +50,11 @@ Three entry points share :func:`derive`:
 * configs: after their ``_base_`` line, a config sets the primaries it changes and ends with
   ``globals().update(derived_keys(_base_, globals()))`` (the import must come *after* the
   ``_base_`` assignment, or mmengine reads the file as a lazy-import config);
-* tools: :func:`apply_run_settings` on a loaded Config (``tools/train.py --data ... --epochs``);
-* inference tools: :func:`checkpoint_settings` reads the class names (``meta.dataset_meta``)
-  and the image size a checkpoint was trained with, so a demo needs no dataset.
+* tools: :func:`~fasternet_yolo11.config.run_settings.apply_run_settings` on a loaded Config
+  (``tools/train.py --data ... --epochs``);
+* inference tools: :func:`~fasternet_yolo11.config.run_settings.apply_checkpoint_settings`
+  takes the class names and the image size a checkpoint was trained with, so a demo needs no
+  dataset.
 
 **Nominal batch** (``nbs``, Ultralytics' ``nbs=64``): with a total batch B = batch x world size
 smaller than nbs, gradients of ``accumulate = max(round(nbs / B), 1)`` batches are summed before
@@ -57,12 +67,13 @@ here. Ultralytics updates its EMA once per step: the ExpMomentumEMA averages eve
 ``accumulate`` iterations, with its warm-up constant ``gamma`` (tau 2000 steps) counted in
 iterations. The world size is read from ``WORLD_SIZE`` (set by torchrun) when the keys are derived.
 """
-import ast
 import colorsys
 import copy
 import os
 import types
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping
+
+from ..errors import ConfigError
 
 KEEP = object()  # "flag not given": keep the config's value
 
@@ -70,13 +81,19 @@ KEEP = object()  # "flag not given": keep the config's value
 PRIMARIES = ('data_yaml', 'class_names', 'num_classes', 'img_scale', 'max_epochs',
              'close_mosaic_epochs', 'val_interval', 'val_interval_stage2', 'save_epoch_intervals',
              'train_batch_size_per_gpu', 'train_num_workers', 'val_num_workers',
-             'persistent_workers', 'nbs', 'patience')
+             'persistent_workers', 'nbs', 'patience', 'amp')
 STRIDE = 32  # the largest feature stride: every image side must be a multiple of it
-# optim wrappers that implement Ultralytics' accumulation (sum, warm-up ramp)
-NOMINAL_BATCH_WRAPPERS = ('FiniteOptimWrapper', 'NominalBatchAmpOptimWrapper')
+# optim wrappers that implement Ultralytics' accumulation (sum, warm-up ramp); FiniteOptimWrapper
+# is the registry's other name of NominalBatchOptimWrapper
+NOMINAL_BATCH_WRAPPERS = ('NominalBatchOptimWrapper', 'FiniteOptimWrapper', 'NominalBatchAmpOptimWrapper')
+# the optim wrappers amp can replace: mmengine's plain one and the fp32 ones above
+FP32_WRAPPERS = ('OptimWrapper', 'NominalBatchOptimWrapper', 'FiniteOptimWrapper')
+AMP_WRAPPERS = ('AmpOptimWrapper', 'NominalBatchAmpOptimWrapper')
+EARLY_STOP = 'FitnessEarlyStoppingHook'
+PR_METRIC = 'DetectionPRMetric'
 
 
-class ConfigDerivationError(ValueError):
+class ConfigDerivationError(ConfigError):
     """A primary has an unusable value (the message names it)."""
 
 
@@ -154,7 +171,7 @@ def read_primaries(cfg) -> Dict[str, Any]:
     val_loader = cfg.get('val_dataloader') or {}
     switch = _first(cfg, 'PipelineSwitchHook', 'custom_hooks')
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
-    early_stop = _first(cfg, 'FitnessEarlyStoppingHook', 'custom_hooks') or {}
+    early_stop = _first(cfg, EARLY_STOP, 'custom_hooks') or {}
     p = {k: cfg.get(k) for k in PRIMARIES}
     fallbacks = dict(
         max_epochs=train_cfg.get('max_epochs'),
@@ -163,7 +180,8 @@ def read_primaries(cfg) -> Dict[str, Any]:
         train_batch_size_per_gpu=loader.get('batch_size'),
         train_num_workers=loader.get('num_workers'),
         val_num_workers=val_loader.get('num_workers'),
-        patience=early_stop.get('patience'))
+        patience=early_stop.get('patience'),
+        amp=_kind(cfg.get('optim_wrapper') or {}) in AMP_WRAPPERS if cfg.get('optim_wrapper') else None)
     for k, v in fallbacks.items():
         if p[k] is None:
             p[k] = v
@@ -190,6 +208,8 @@ def _check(p):
         positive_int(name, 0)
     if p.get('nbs') is not None:
         positive_int('nbs')
+    if p.get('amp') is not None and not isinstance(p['amp'], bool):
+        raise ConfigDerivationError(f'amp must be True or False, got {p["amp"]!r}')
     scale = p.get('img_scale')
     if scale is not None:
         if len(scale) != 2 or any(not isinstance(s, int) or s <= 0 or s % STRIDE for s in scale):
@@ -263,7 +283,7 @@ def derive(cfg, **changes) -> Dict[str, Any]:
             d['switch_epoch'] = switch_epoch
         elif kind == 'YOLOv5ParamSchedulerHook' and p['max_epochs'] is not None:
             d['max_epochs'] = p['max_epochs']
-        elif kind == 'FitnessEarlyStoppingHook' and p['patience'] is not None:
+        elif kind == EARLY_STOP and p['patience'] is not None:
             d['patience'] = p['patience']
         return d
 
@@ -308,11 +328,68 @@ def derive(cfg, **changes) -> Dict[str, Any]:
     if isinstance(checkpoint, dict) and p['save_epoch_intervals'] is not None:
         checkpoint['interval'] = at_most_epochs(p['save_epoch_intervals'])
 
+    if p['patience'] is not None and _first(new, EARLY_STOP, 'custom_hooks') is None:
+        _add_early_stopping(new, p['patience'])
+
     optim_wrapper = new.get('optim_wrapper')
     if isinstance(optim_wrapper, dict):
         _derive_optim_wrapper(optim_wrapper, p, new)
 
     return {k: v for k, v in new.items() if k in PRIMARIES or v != cfg.get(k, KEEP)}
+
+
+def metric_cfgs(evaluator_cfg) -> list:
+    """The metric configs of an evaluator config: one metric, a list of them, or an ``Evaluator``
+    config's ``metrics``."""
+    if isinstance(evaluator_cfg, dict) and 'metrics' in evaluator_cfg:
+        evaluator_cfg = evaluator_cfg['metrics']
+    if evaluator_cfg is None:
+        return []
+    return list(evaluator_cfg) if isinstance(evaluator_cfg, (list, tuple)) else [evaluator_cfg]
+
+
+def use_pr_metric(evaluator_cfg) -> int:
+    """Turn the bbox CocoMetric(s) of ``evaluator_cfg`` into ``DetectionPRMetric`` with the same
+    arguments (its mAP keys are CocoMetric's own), in place. Returns how many DetectionPRMetric
+    configs there are after."""
+    found = 0
+    for m in metric_cfgs(evaluator_cfg):
+        kind = _kind(m)
+        metric = m.get('metric', 'bbox')
+        if kind == 'CocoMetric' and 'bbox' in ([metric] if isinstance(metric, str) else list(metric)):
+            m['type'] = PR_METRIC
+            kind = PR_METRIC
+        found += kind == PR_METRIC
+    return found
+
+
+def _add_early_stopping(cfg, patience):
+    """Early stopping for a config that has no ``FitnessEarlyStoppingHook``: the hook on the
+    fitness (0.1 mAP50 + 0.9 mAP50-95), which the val evaluator then has to give."""
+    cfg['custom_hooks'] = list(cfg.get('custom_hooks') or []) + [
+        dict(type=EARLY_STOP, monitor='coco/fitness', rule='greater', patience=patience)]
+    if cfg.get('val_evaluator') is not None:
+        use_pr_metric(cfg['val_evaluator'])
+
+
+def optim_wrapper_type(current: str, amp: bool, accumulate: int) -> str:
+    """The optim wrapper a run needs, the one rule: with ``amp`` mmengine's
+    ``AmpOptimWrapper``, or ``NominalBatchAmpOptimWrapper`` when it accumulates; without, a
+    wrapper that accumulates as Ultralytics (``NominalBatchOptimWrapper``) when ``accumulate >
+    1``, else the config's own (an AMP one becomes ``NominalBatchOptimWrapper``)."""
+    kind = current.split('.')[-1]
+    if amp:
+        if kind not in FP32_WRAPPERS + AMP_WRAPPERS:
+            raise ConfigDerivationError(f'amp needs optim_wrapper.type OptimWrapper or NominalBatchOptimWrapper, '
+                                        f'the config has {current!r}')
+        return 'NominalBatchAmpOptimWrapper' if accumulate > 1 else 'AmpOptimWrapper'
+    if kind in AMP_WRAPPERS:
+        return 'NominalBatchOptimWrapper'
+    if accumulate > 1 and kind not in NOMINAL_BATCH_WRAPPERS:
+        raise ConfigDerivationError(
+            f'nbs accumulates {accumulate} batches, which needs optim_wrapper.type='
+            f"'NominalBatchOptimWrapper' (the config has {current!r}); or set nbs=None")
+    return current
 
 
 def _derive_optim_wrapper(ow, p, cfg):
@@ -332,12 +409,12 @@ def _derive_optim_wrapper(ow, p, cfg):
     else:
         ow.pop('paramwise_cfg', None)
     scheduler = (cfg.get('default_hooks') or {}).get('param_scheduler') or {}
+    ow['type'] = optim_wrapper_type(ow.get('type', 'OptimWrapper'), bool(p['amp']), accumulate)
+    if p['amp']:
+        ow.setdefault('loss_scale', 'dynamic')
+    else:
+        ow.pop('loss_scale', None)
     if accumulate > 1:
-        if _kind(ow) not in NOMINAL_BATCH_WRAPPERS:
-            raise ConfigDerivationError(
-                f'nbs={p["nbs"]} accumulates {accumulate} batches, which needs '
-                f"optim_wrapper.type='FiniteOptimWrapper' (the config has {ow.get('type')!r}); "
-                'or set nbs=None')
         if _kind(scheduler) == 'YOLOv5ParamSchedulerHook':
             ow['accumulate_warmup'] = dict(epochs=scheduler.get('warmup_epochs', 3),
                                            min_iters=scheduler.get('warmup_mim_iter', 1000))
@@ -390,145 +467,3 @@ def derived_keys(base, own) -> Dict[str, Any]:
         if isinstance(v, dict) and k in base:
             out[k] = dict(v, _delete_=True)
     return out
-
-
-def _check_reads_yolo_data(cfg):
-    datasets = [((cfg.get(k) or {}).get('dataset') or {}) for k in ('train_dataloader', 'test_dataloader')]
-    for d in datasets:
-        if d and _kind(d) != 'YOLOFormatDataset':
-            raise ConfigDerivationError(
-                f'--data needs a config that reads YOLO-format data (YOLOFormatDataset, e.g. '
-                f'configs/yolo11n_fasternet_fire.py); this one reads {d.get("type")!r}')
-
-
-def apply_run_settings(cfg, data_yaml=None, epochs=None, img_size=None, batch=None,
-                       workers=None, nbs=KEEP, class_names=None) -> Dict[str, Any]:
-    """The tools' flags on a loaded Config, in place: every flag given (not None) sets its
-    primary and everything derived from it; returns the changed top-level keys.
-
-    ``img_size``: an int (square) or (width, height). ``workers``: train and val/test loaders.
-    ``nbs``: an int, or None/0 for no accumulation; KEEP (default) keeps the config's.
-    ``class_names``: e.g. from a checkpoint (:func:`checkpoint_settings`); with ``data_yaml``
-    the yaml's names are used.
-    """
-    changes = {}
-    if data_yaml is not None:
-        _check_reads_yolo_data(cfg)
-        changes['data_yaml'] = data_yaml
-    if class_names is not None and data_yaml is None:
-        changes['class_names'] = tuple(class_names)
-    if epochs is not None:
-        changes['max_epochs'] = epochs
-    if img_size is not None:
-        changes['img_scale'] = (img_size, img_size) if isinstance(img_size, int) \
-            else tuple(img_size)
-    if batch is not None:
-        changes['train_batch_size_per_gpu'] = batch
-    if workers is not None:
-        changes['train_num_workers'] = changes['val_num_workers'] = workers
-    if nbs is not KEEP:
-        changes['nbs'] = nbs or None
-    if not changes:
-        return {}
-    new = derive(cfg, **changes)
-    for k, v in new.items():
-        cfg[k] = v
-    return new
-
-
-def round_img_size(size: int) -> int:
-    """Ultralytics' check_imgsz: a size that is not a multiple of the stride is rounded up."""
-    return max(-(-int(size) // STRIDE) * STRIDE, STRIDE)
-
-
-def _assigned_literal(text, name):
-    """``name = <literal>`` at the top level of a config text, read without running it."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
-                                                for t in node.targets):
-            try:
-                return ast.literal_eval(node.value)
-            except ValueError:
-                return None
-    return None
-
-
-def checkpoint_settings(path) -> Dict[str, Optional[Sequence]]:
-    """What a checkpoint says about its run: ``class_names`` (``meta.dataset_meta.classes``, saved
-    by mmengine from the train dataset) and ``img_scale`` (from the config text mmengine stores
-    in ``meta.cfg``, read as literals, never executed); None where it does not say."""
-    from ..engine.checkpoint_io import load_weights_only
-    ckpt = load_weights_only(path, map_location='cpu', mmap=True)
-    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-    classes = (meta.get('dataset_meta') or {}).get('classes')
-    scale = _assigned_literal(meta['cfg'], 'img_scale') if isinstance(meta.get('cfg'), str) else None
-    if not (isinstance(scale, (tuple, list)) and len(scale) == 2
-            and all(isinstance(s, int) for s in scale)):
-        scale = None
-    return dict(class_names=tuple(classes) if classes else None,
-                img_scale=tuple(scale) if scale else None)
-
-
-def describe_classes(names):
-    return f'{len(names)} class{"es" if len(names) != 1 else ""} ({", ".join(names)})'
-
-
-def class_mismatch(checkpoint, ckpt_names, source, names):
-    """One line when a checkpoint's class count differs from ``names`` (of ``source``), else None."""
-    if ckpt_names is None or names is None or len(ckpt_names) == len(names):
-        return None
-    return (f'checkpoint {checkpoint} was trained on {describe_classes(ckpt_names)}, '
-            f'{source} has {len(names)} ({", ".join(names)})')
-
-
-def apply_checkpoint_settings(cfg, checkpoint, data_yaml=None, img_size=None,
-                              evaluates=False):
-    """What the tools that run a trained model (test, demo, export) do before building it, in
-    place; returns notes (one line each) on what changed.
-
-    * ``data_yaml`` (``tools/test.py --data``): the config reads that dataset; its class count
-      must be the checkpoint's, else ConfigDerivationError names both;
-    * without it, the class names come from the checkpoint's ``meta.dataset_meta`` (so a demo
-      or an export needs no dataset); ``evaluates`` (test.py on the config's own data): a class
-      count that differs from the config's is an error instead;
-    * the image size: ``img_size``, else the one the checkpoint was trained at, else the config's.
-    """
-    remote = not checkpoint or '://' in str(checkpoint)
-    saved = dict(class_names=None, img_scale=None) if remote else checkpoint_settings(checkpoint)
-    ckpt_names = saved['class_names']
-    changes, notes = {}, []
-    if data_yaml is not None:
-        _check_reads_yolo_data(cfg)
-        names = class_names_of(data_yaml)
-        message = class_mismatch(checkpoint, ckpt_names, data_yaml, names)
-        if message:
-            raise ConfigDerivationError(message)
-        changes['data_yaml'] = data_yaml
-    elif ckpt_names is not None:
-        names = tuple(cfg['class_names']) if cfg.get('class_names') else None
-        count = len(names) if names is not None else cfg.get('num_classes')
-        if evaluates and count is not None and count != len(ckpt_names):
-            raise ConfigDerivationError(
-                class_mismatch(checkpoint, ckpt_names, 'the config',
-                               names or [f'class_{i}' for i in range(count)])
-                + '; pass --data with the yaml of its dataset')
-        if not evaluates and (names != ckpt_names if names is not None
-                              else count != len(ckpt_names)):
-            changes['class_names'] = ckpt_names
-            notes.append(f'class names from the checkpoint: {", ".join(ckpt_names)}')
-    scale = None
-    if img_size is not None:
-        scale = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
-    elif saved['img_scale'] is not None and tuple(cfg.get('img_scale') or ()) != saved['img_scale']:
-        scale = saved['img_scale']
-        notes.append(f'image size from the checkpoint: {scale[0]}x{scale[1]}')
-    if scale is not None:
-        changes['img_scale'] = scale
-    if changes:
-        for k, v in derive(cfg, **changes).items():
-            cfg[k] = v
-    return notes

@@ -1,0 +1,219 @@
+"""The comparison report's measurements (``tools/analysis_tools/compare_report.py``): one model's size,
+throughput, memory and training speed; batch-1 latency of several models in interleaved rounds;
+training a network with a fixed recipe on a data set (through ``tools/train.py``, once per seed,
+reused when its generated config is unchanged); the search's generated configs.
+
+``args`` is the report's parsed command line (any object with its attributes).
+"""
+import copy
+import hashlib
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+import time
+
+from ..config.loading import REPO_ROOT, load_config
+from ..deploy.detector import init_model
+from ..deploy.runtimes import SPEED_BACKENDS
+from ..deploy.speed_runners import build_runner
+from ..errors import UserError
+from .logs import find_scalars, read_scalars
+from .spaces import PCONV, SEARCH_SPACE, placement_space
+from .timing import available_devices, time_interleaved, time_it
+
+
+# ---------------------------------------------------------------- one model (the report runs it in its own process)
+def measure_one(config, args, backends):
+    """Size, throughput at ``--batch`` per backend and device, peak memory and training speed of
+    one config (batch-1 latency is measured apart, interleaved: see ``interleaved_latency``)."""
+    import torch
+
+    from fasternet_yolo11.analysis.complexity import measure as count_flops
+    from fasternet_yolo11.analysis.train_speed import measure as train_measure
+    from fasternet_yolo11.analysis.train_speed import peak_rss_mb
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    size = (args.img_size, args.img_size)
+    flops = count_flops(config, size, show_table=False)
+    out = dict(config=config, params=flops['params'], macs=flops['macs'],
+               gflops=flops['gflops_ultralytics'], threads=torch.get_num_threads(), speed={})
+    cfg = load_config(config)
+    model = init_model(cfg)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for device in available_devices():
+            sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+            for backend in backends if args.batch_iters else ():
+                make = build_runner(model, cfg, backend, device, size, PCONV[backend], out['threads'], tmpdir)
+                if make is None:
+                    continue
+                if device == 'cuda':
+                    torch.cuda.reset_peak_memory_stats()
+                bmed = time_it(make(args.batch), args.batch_iters, 1, sync)[0]
+                out['speed'][f'{backend}/{device}'] = dict(throughput=args.batch * 1e3 / bmed)
+                if device == 'cuda':
+                    out['speed'][f'{backend}/{device}']['peak_mib'] = \
+                        torch.cuda.max_memory_allocated() / 2**20
+                if backend == 'pytorch' and device == 'cpu':
+                    # Before ONNX Runtime and training, so it is PyTorch inference alone.
+                    out['infer_peak_rss_mib'] = peak_rss_mb()[0]
+    del model
+    if args.train_iters:
+        cfg = load_config(config)
+        cfg.train_dataloader.batch_size = args.batch
+        cfg.optim_wrapper.optimizer.batch_size_per_gpu = args.batch
+        r = train_measure(cfg, args.train_iters, 1, synthetic=True, img_size=args.img_size)
+        out.update(train_images_per_s=r['images_per_s'], train_peak_rss_mib=r['peak_rss_mb'])
+    return out
+
+
+def interleaved_latency(configs, variants, args):
+    """Batch-1 latency (ms: median, min, max) of every config x variant: per variant, the configs
+    timed in ``--iters`` interleaved rounds after ``--warmup`` runs (``time_interleaved``: a slow
+    spell of the machine touches all of them alike). One variant at a time, so that no other
+    runtime's thread pool (OpenVINO's, torch's) is still spinning while one is timed: the
+    comparison that matters is between models in the same backend. ONNX Runtime's sessions run
+    without spinning (``ort_session``): within a variant its sessions take turns too.
+
+    ``variants``: {key: (backend, device, build_runner() keyword arguments)}.
+    Returns {config: {key: {median_ms, min_ms, max_ms}}}."""
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    size = (args.img_size, args.img_size)
+    calls = {}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for config in configs:
+            cfg = load_config(config)
+            model = init_model(cfg)
+            for key, (backend, device, kwargs) in variants.items():
+                kwargs = dict(kwargs, ort_spinning=False)
+                pconv = kwargs.pop('pconv', PCONV[backend])
+                make = build_runner(model, cfg, backend, device, size, pconv, torch.get_num_threads(), tmpdir,
+                                    **kwargs)
+                if make is not None:
+                    calls[(config, key)] = make(1)
+        sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+        times = {}
+        for key in variants:
+            times.update(time_interleaved({ck: fn for ck, fn in calls.items() if ck[1] == key},
+                                          args.iters, args.warmup, sync))
+    out = {config: {} for config in configs}
+    for (config, key), (med, lo, hi) in times.items():
+        out[config][key] = dict(median_ms=med, min_ms=lo, max_ms=hi)
+    return out
+
+
+def main_variants(backends=SPEED_BACKENDS):
+    """The backends of the main table, on every device: {'backend/device': ...}."""
+    return {f'{b}/{d}': (b, d, {}) for d in available_devices() for b in backends}
+
+
+# ---------------------------------------------------------------- training on a dataset
+def training_config(config, recipe, data_yaml):
+    """``recipe`` (data pipeline, schedule, seed) with ``config``'s network and ``data_yaml``'s
+    data and classes."""
+    from ..config.run_settings import apply_run_settings
+    cfg = load_config(recipe)
+    cfg.model = copy.deepcopy(load_config(config).model)
+    apply_run_settings(cfg, data_yaml=osp.abspath(data_yaml))
+    return cfg
+
+
+def train_one(name, config, args, log, seed=0):
+    """Train ``config``'s network with the recipe on ``--train-data`` with ``seed``; reuse a
+    finished run of the same generated config. Returns dict(mAP, mAP50, epoch, minutes, ...)."""
+    work_dir = osp.join(args.work_dir, 'train', name, f'seed{seed}')
+    os.makedirs(work_dir, exist_ok=True)
+    cfg_path = osp.join(work_dir, 'config.py')
+    cfg = training_config(config, args.train_recipe, args.train_data)
+    cfg.randomness = dict(seed=seed)
+    cfg.dump(cfg_path)
+    with open(cfg_path, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    result_path = osp.join(work_dir, 'result.json')
+    if osp.isfile(result_path):
+        with open(result_path) as f:
+            old = json.load(f)
+        if old.get('config_sha256') == digest:
+            print(f'{name} seed {seed}: reusing the finished training run in {work_dir}',
+                  flush=True)
+            return old
+    print(f'{name} seed {seed}: training with {osp.basename(args.train_recipe)} on '
+          f'{args.train_data} (log: {log})', flush=True)
+    t0 = time.time()
+    with open(log, 'a') as f:
+        proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), cfg_path,
+                               '--work-dir', work_dir], stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise UserError(f'training {name} failed (exit {proc.returncode}); see {log}')
+    scalars = find_scalars(work_dir)
+    _, val = read_scalars(scalars)  # the newest run's validation rows
+    best = max(val, key=lambda row: row['coco/bbox_mAP'])
+    result = dict(mAP=best['coco/bbox_mAP'], mAP50=best['coco/bbox_mAP_50'],
+                  epoch=best.get('step'), minutes=(time.time() - t0) / 60,
+                  epochs=cfg.train_cfg.max_epochs, seed=seed, config_sha256=digest)
+    tmp = result_path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(result, f)
+    os.replace(tmp, result_path)
+    return result
+
+
+def train_seeds(name, config, args, log):
+    """``train_one`` for every ``--seeds``; mAP and mAP50 are the means, ``runs`` each seed's."""
+    runs = [train_one(name, config, args, log, seed) for seed in args.seeds]
+    return dict(mAP=sum(r['mAP'] for r in runs) / len(runs),
+                mAP50=sum(r['mAP50'] for r in runs) / len(runs),
+                minutes=sum(r['minutes'] for r in runs) / len(runs),
+                epochs=runs[0]['epochs'], runs=runs)
+
+
+# ---------------------------------------------------------------- the design search
+def search_config(name, backbone_kwargs, work_dir):
+    """A config file for one search point: YOLO11n-FasterNet with another backbone."""
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', 'yolo11n_fasternet_coco.py'))
+    backbone = dict(cfg.model.backbone, widen_factor=None)
+    backbone.update(backbone_kwargs)
+    cfg.model.backbone = backbone  # the detector passes its widths to the neck
+    path = osp.join(work_dir, 'search', ''.join(c if c.isalnum() else '_' for c in name) + '.py')
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    dump_unformatted(cfg, path)
+    return path
+
+
+def placement_config(name, base, override, scale, work_dir):
+    """A config file for one placement point: ``base`` at ``scale`` with the model override."""
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', base.format(scale)))
+    cfg.merge_from_dict(dict(model=copy.deepcopy(override)))
+    path = osp.join(work_dir, 'search', f'yolo11{scale}_faster_{name}.py')
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    dump_unformatted(cfg, path)
+    return path
+
+
+def dump_unformatted(cfg, path):
+    """``cfg.dump(path)`` without yapf, which takes ~1.5 s per config (the search writes dozens)."""
+    from mmengine.config import Config
+    Config(cfg.to_dict(), format_python_code=False).dump(path)
+
+
+def search_entries(args):
+    """[(label, config, placement name or None)] of the search, the YOLO11 reference first."""
+    scale = args.search_scale
+    entries = [(f'YOLO11{scale}', osp.join(REPO_ROOT, 'configs', f'yolo11{scale}_coco.py'), None)]
+    if 'fasternet' in args.search_set and scale == 'n':
+        entries += [(name, search_config(name, kwargs, args.work_dir), None)
+                    for name, kwargs in SEARCH_SPACE.items()]
+    if 'placement' in args.search_set:
+        for label, (name, base, override) in placement_space().items():
+            if args.search_names is not None and name not in args.search_names:
+                continue
+            if not osp.isfile(osp.join(REPO_ROOT, 'configs', base.format(scale))):
+                print(f'skipped: {label} (no {base.format(scale)})')
+                continue
+            entries.append((label, placement_config(name, base, override, scale, args.work_dir),
+                            name))
+    return entries

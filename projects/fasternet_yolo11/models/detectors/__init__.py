@@ -1,0 +1,3 @@
+from .chained_yolo_detector import ChainedYOLODetector
+
+__all__ = ['ChainedYOLODetector']
