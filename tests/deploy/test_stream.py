@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fasternet_yolo11.datasets import demo_data
 from fasternet_yolo11.deploy.sources import SourceError, StreamReader
 from fasternet_yolo11.deploy.stream import AlarmRule, detect_stream
 
@@ -170,23 +171,64 @@ def test_bad_source_is_one_error_line(tmp_path):
         assert 'missing.mp4' in errors[0] or '127.0.0.1' in errors[0]
 
 
+def write_demo_fire_video(path, frames=60, size=64, fire=FIRE_FRAMES):
+    """The demo generator's scenes, which the tiny model was trained on: its backgrounds, with one
+    44 px fire in the middle in ``fire`` frames (seeded: the same video every run)."""
+    rng = np.random.default_rng(2)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 10, (size, size))
+    for i in range(frames):
+        img = demo_data._background(rng, size, size).astype(np.uint8)
+        if i in fire:
+            demo_data._draw_fire(rng, img, 44, (size - 44) // 2, (size - 44) // 2)
+        writer.write(img)
+    writer.release()
+
+
+# The tiny model's fire scores on that video lie under 0.11 in the background frames and over 0.17 in
+# the fire frames: at 0.14 it finds the fire in every fire frame and nothing else.
+SCORE_THR = '0.14'
+
+
+def fire_events(events_path):
+    lines = [json.loads(line) for line in events_path.read_text().splitlines()]
+    frames = [e for e in lines if e['event'] == 'frame']
+    return frames, [(e['event'], e['frame']) for e in lines if e['event'] != 'frame']
+
+
 def test_stream_demo_on_a_video_writes_events_and_video(tmp_path):
-    """The command line with the real model (PyTorch): one JSON line per frame, a saved video."""
+    """The command line with the real model (PyTorch): one JSON line per frame, the fire found in the
+    fire frames only, the alarm raised inside them (k=3 of n=5) and cleared after, a saved video."""
     video = str(tmp_path / 'fire.mp4')
-    write_fire_video(video, frames=12)
+    write_demo_fire_video(video)
     events, saved = tmp_path / 'events.jsonl', tmp_path / 'out.mp4'
     res = run_demo(video, '--config', TINY_CONFIG, '--weights', TINY_CKPT, '--events', str(events),
-                   '--save', str(saved), '--alarm-k', '1', '--alarm-n', '2',
-                   '--score-thr', '0.0001')
+                   '--save', str(saved), '--alarm-classes', 'fire', '--alarm-k', '3', '--alarm-n', '5',
+                   '--score-thr', SCORE_THR)
     assert res.returncode == 0, res.stderr
-    lines = [json.loads(line) for line in events.read_text().splitlines()]
-    frames = [e for e in lines if e['event'] == 'frame']
-    assert [e['frame'] for e in frames] == list(range(12))
+    frames, alarms = fire_events(events)
+    assert [e['frame'] for e in frames] == list(range(60))
     assert all(set(e) == {'event', 'frame', 't', 'latency_ms', 'detections'} for e in frames)
-    # at a threshold this low the tiny model reports boxes in the first frame: the alarm (all classes,
-    # k=1) fires there
-    alarms = [e for e in lines if e['event'] == 'alarm']
-    assert frames[0]['detections'] and alarms and alarms[0]['frame'] == 0
-    assert 'threshold 0.000' in res.stderr and '12 frames' in res.stderr and 'dropped 0' in res.stderr
+    seen = [any(d['class'] == 'fire' for d in e['detections']) for e in frames]
+    assert seen == [i in FIRE_FRAMES for i in range(60)]
+    assert alarms == [('alarm', 22), ('clear', 44)]
+    assert 'threshold 0.140' in res.stderr and '60 frames' in res.stderr and 'dropped 0' in res.stderr
     cap = cv2.VideoCapture(str(saved))
-    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 60
+
+
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_stream_demo_runs_an_export_end_to_end(tmp_path, backend):
+    """The same video through the exported model in ONNX Runtime and OpenVINO: the same alarm."""
+    model = str(tmp_path / 'tiny.onnx')
+    export = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'deployment', 'export_onnx.py'), TINY_CONFIG,
+                             TINY_CKPT, '--out', model], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert export.returncode == 0, export.stderr
+    video = str(tmp_path / 'fire.mp4')
+    write_demo_fire_video(video)
+    events = tmp_path / 'events.jsonl'
+    res = run_demo(video, '--weights', model, '--backend', backend, '--events', str(events),
+                   '--alarm-classes', 'fire', '--alarm-k', '3', '--alarm-n', '5', '--score-thr', SCORE_THR)
+    assert res.returncode == 0, res.stderr
+    frames, alarms = fire_events(events)
+    assert len(frames) == 60 and f'{backend} on video' in res.stderr
+    assert alarms == [('alarm', 22), ('clear', 44)]

@@ -391,3 +391,51 @@ def test_weights_flag_reads_a_genuine_pt_and_refuses_a_crafted_one(ultralytics_f
     with pytest.raises(ValueError, match='refused to read') as err:
         wt.read_weights(str(evil))
     assert '\n' not in str(err.value) and not marker.exists()
+
+
+GENUINE = osp.join(REPO, 'tests', 'fixtures', 'ultralytics_files')
+
+
+@pytest.mark.parametrize('name', ['yolo11_tiny_8.3.0', 'yolo26_tiny_8.4.190'])
+def test_files_written_by_ultralytics_itself(name, no_ultralytics):
+    """Files that Ultralytics 8.3.0 (``strip_optimizer``, what finalises its released weights) and 8.4.190
+    (``YOLO.save``) wrote themselves (tests/fixtures/ultralytics_files/README.md): read without ultralytics,
+    every tensor of the pickled model with its shape and its saved value."""
+    import importlib.util
+    import json
+    with open(osp.join(GENUINE, f'{name}.json')) as f:
+        info = json.load(f)
+    ckpt = load_ultralytics_checkpoint(osp.join(GENUINE, f'{name}.pt'))
+    assert ckpt['source'] == 'model' and ckpt['meta']['version'] == info['ultralytics_version']
+    state = ckpt['state_dict']
+    assert [(k, list(v.shape)) for k, v in state.items()] == [(k, shape) for k, shape, _ in info['state_dict']]
+    module = osp.join(REPO, info['synthetic_weights']['module'])
+    spec = importlib.util.spec_from_file_location(f'{name}_weights', module)
+    synthetic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synthetic)
+    shapes = {k: shape for k, shape, _ in info['state_dict']}
+    dtypes = {k: 'int64' if dtype == 'int64' else 'float32' for k, _, dtype in info['state_dict']}
+    expected = synthetic.synthetic_state_dict(shapes, dtypes, seed=info['synthetic_weights']['seed'])
+    for key, value in state.items():  # fp16 in the file, fp32 out of the reader
+        want = expected[key].reshape(value.shape)
+        want = want.half().float() if want.is_floating_point() else want
+        assert value.dtype == want.dtype and torch.equal(value, want), key
+
+
+def test_yolo11_file_written_by_ultralytics_converts_onto_our_model(no_ultralytics):
+    """Its tensors map one to one onto this project's YOLO11 of the same scale (the file's yaml row)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmyolo.registry import MODELS
+
+    from fasternet_yolo11.models.utils.yolo11_converter import compare_state_dicts
+    state = load_ultralytics_checkpoint(osp.join(GENUINE, 'yolo11_tiny_8.3.0.pt'))['state_dict']
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'yolo11n_coco.py'))
+    tiny = dict(deepen_factor=0.5, widen_factor=0.125, max_channels=1024)  # yolo11_tiny.yaml's scale row
+    cfg.merge_from_dict(dict(model=dict(backbone=tiny, neck=tiny)))
+    cfg.model.bbox_head.head_module.num_classes = cfg.model.train_cfg.assigner.num_classes = 2
+    init_default_scope('mmyolo')
+    model = MODELS.build(cfg.model)
+    converted = convert_state_dict(state)
+    compare_state_dicts(converted, model.state_dict())
+    model.load_state_dict(converted, strict=True)

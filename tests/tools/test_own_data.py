@@ -141,6 +141,9 @@ def test_weights_start_a_run_on_other_classes(trained, tmp_path):
     proc = run_tool('tools/train.py', CONFIG, '--data', two, '--epochs', '1', '--img-size', '64', '--batch', '2',
                     '--workers', '0', '--work-dir', work, '--weights', ckpt)
     assert f'{ckpt}: detector' in proc.out and 'SPPF + C2PSA' in proc.out
+    # what was re-initialised is said once, in the table, and nothing warns about it afterwards
+    assert 'head class branch: 6 tensors re-initialised for 2 classes (the weights have 3)' in proc.out
+    assert 'does not fit' not in proc.out and 'warning:' not in proc.out
     transferred = osp.join(work, 'transferred_weights.pth')
     assert f'Load checkpoint from {transferred}' in proc.out
     state = torch.load(transferred, map_location='cpu', weights_only=True)['state_dict']

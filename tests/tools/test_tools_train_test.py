@@ -88,3 +88,15 @@ def test_bad_paths_give_one_line_errors(tmp_path):
     proc = run_tool('tools/test.py', TINY_CFG, str(tmp_path / 'missing.pth'), check=False)
     assert proc.returncode == 2
     assert 'checkpoint not found' in proc.stderr and 'missing.pth' in proc.stderr
+
+
+def test_an_export_where_a_checkpoint_goes_is_one_line(tmp_path):
+    """tools/test.py CONFIG model.onnx: one line saying what the file is and which tool takes it."""
+    model = tmp_path / 'model.onnx'
+    model.write_bytes(b'\x08\x07\x12\x07pytorch')  # the first bytes of an ONNX protobuf
+    proc = run_tool('tools/test.py', TINY_CFG, str(model), check=False)
+    assert proc.returncode == 2, proc.out
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in proc.stderr, proc.stderr
+    assert lines[0].startswith(f'error: {model} is an exported ONNX model, not a PyTorch checkpoint')
+    assert 'tools/deployment/test_exported.py' in lines[0]
