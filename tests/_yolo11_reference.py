@@ -21,16 +21,18 @@ def _load_module(name, path):
     return sys.modules[name]
 
 
-converter = _load_module('yolo11_to_mmyolo', osp.join(REPO, 'tools', 'model_converters', 'yolo11_to_mmyolo.py'))
+converter = _load_module('ultralytics_to_mmyolo',
+                         osp.join(REPO, 'tools', 'model_converters', 'ultralytics_to_mmyolo.py'))
 synthetic = _load_module('yolo11_synthetic_weights', osp.join(FIXTURES, 'synthetic_weights.py'))
 
 
-@functools.lru_cache(maxsize=None)
-def _ultralytics_state_dict(scale):
-    with open(osp.join(FIXTURES, f'yolo11{scale}_structure.json')) as f:
+def rebuild_synthetic_state_dict(weights_module, structure_path):
+    """The synthetic Ultralytics-layout state dict a fixture folder was recorded with, rebuilt by its
+    ``synthetic_weights`` module from a structure file, and checked bit-exact against its sha256."""
+    with open(structure_path) as f:
         structure = json.load(f)
-    shapes, dtypes = synthetic.shapes_from_structure(structure)
-    sd = synthetic.synthetic_state_dict(shapes, dtypes, seed=structure['synthetic_seed'])
+    shapes, dtypes = weights_module.shapes_from_structure(structure)
+    sd = weights_module.synthetic_state_dict(shapes, dtypes, seed=structure['synthetic_seed'])
     digest = hashlib.sha256()
     for key, tensor in sd.items():
         digest.update(key.encode('utf-8'))
@@ -38,6 +40,11 @@ def _ultralytics_state_dict(scale):
     assert digest.hexdigest() == structure['synthetic_state_dict_sha256'], 'regeneration is not bit-exact'
     # np.ascontiguousarray turns the 0-d num_batches_tracked into shape (1,): restore the recorded shapes
     return {k: v.reshape(shapes[k]) for k, v in sd.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def _ultralytics_state_dict(scale):
+    return rebuild_synthetic_state_dict(synthetic, osp.join(FIXTURES, f'yolo11{scale}_structure.json'))
 
 
 def ultralytics_state_dict(scale):

@@ -49,6 +49,9 @@ def parse_args():
     parser.add_argument('--wait-time', type=float, default=2, help='--show interval (s)')
     parser.add_argument('--deploy', action='store_true',
                         help='test the deploy form: Conv+BN fused, PConv slicing')
+    parser.add_argument('--one2many', action='store_true',
+                        help='YOLO26: evaluate the one-to-many branch with NMS instead of the end-to-end '
+                        'one (model.test_cfg.end2end=False)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
     parser.add_argument('--data', metavar='YAML', help='evaluate on this Ultralytics data yaml '
                         '(its val split)')
@@ -74,6 +77,10 @@ def main():
                                       img_size=cli.img_size_flag(args.img_size), evaluates=True)
     for note in notes:
         print(f'note: {note}', file=sys.stderr)
+    if args.one2many:
+        if 'end2end' not in cfg.model.get('test_cfg', {}):
+            cli.die(f'--one2many needs an end-to-end head (YOLO26); {args.config} has no model.test_cfg.end2end')
+        cfg.model.test_cfg.end2end = False
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher

@@ -25,7 +25,7 @@ from _yolo11_reference import converter as conv
 
 from fasternet_yolo11.engine.checkpoint_io import UnsafeCheckpointError, load_weights_only
 from fasternet_yolo11.engine.ultralytics_reader import load_ultralytics_checkpoint
-from fasternet_yolo11.models.utils.yolo11_converter import convert_state_dict
+from fasternet_yolo11.models.utils.ultralytics_converter import convert_state_dict
 from fasternet_yolo11.utils import cli
 
 TRAIN_ARGS = {'task': 'detect', 'mode': 'train', 'model': 'yolo11n.yaml', 'data': 'coco.yaml', 'epochs': 600,
@@ -216,7 +216,8 @@ def test_converter_turns_genuine_file_into_a_loadable_checkpoint(ultralytics_fil
     conv.main(['--src', ultralytics_files[0], '--dst', str(dst)])
     assert 'YOLO11n (80 classes)' in capsys.readouterr().out
     out = load_weights_only(str(dst), map_location='cpu')
-    assert out['meta'] == {'converted_from': 'yolo11n.pt', 'scale': 'n', 'config': 'configs/yolo11n_coco.py',
+    assert out['meta'] == {'converted_from': 'yolo11n.pt', 'family': 'yolo11', 'scale': 'n',
+                           'config': 'configs/yolo11n_coco.py',
                            'ultralytics_version': '8.3.0', 'ultralytics_date': '2024-09-30T12:00:00.000000',
                            'ultralytics_weights': 'model'}
     expected = convert_state_dict(source_fp32)
@@ -345,7 +346,7 @@ def test_command_line_refuses_crafted_file(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith('error: refused to read') and 'system' in err[0], err
     # the script itself, as a user runs it
-    result = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'model_converters', 'yolo11_to_mmyolo.py'),
+    result = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'model_converters', 'ultralytics_to_mmyolo.py'),
                              '--src', str(src), '--dst', str(dst)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -428,7 +429,7 @@ def test_yolo11_file_written_by_ultralytics_converts_onto_our_model(no_ultralyti
     from mmengine.registry import init_default_scope
     from mmyolo.registry import MODELS
 
-    from fasternet_yolo11.models.utils.yolo11_converter import compare_state_dicts
+    from fasternet_yolo11.models.utils.ultralytics_converter import compare_state_dicts
     state = load_ultralytics_checkpoint(osp.join(GENUINE, 'yolo11_tiny_8.3.0.pt'))['state_dict']
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'yolo11n_coco.py'))
     tiny = dict(deepen_factor=0.5, widen_factor=0.125, max_channels=1024)  # yolo11_tiny.yaml's scale row
@@ -439,3 +440,25 @@ def test_yolo11_file_written_by_ultralytics_converts_onto_our_model(no_ultralyti
     converted = convert_state_dict(state)
     compare_state_dicts(converted, model.state_dict())
     model.load_state_dict(converted, strict=True)
+
+
+def test_yolo26_file_written_by_ultralytics_converts_and_transfers(no_ultralytics):
+    """The YOLO26 file: its family is read from it, it converts onto this project's YOLO26 of its scale
+    key for key, and --weights' transfer takes every tensor of it."""
+    from mmengine.config import Config
+
+    from fasternet_yolo11.engine import weight_transfer
+    from fasternet_yolo11.models.utils.ultralytics_converter import compare_state_dicts, family_of
+    path = osp.join(GENUINE, 'yolo26_tiny_8.4.190.pt')
+    state = load_ultralytics_checkpoint(path)['state_dict']
+    assert family_of(state) == 'yolo26'
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'yolo26n_coco.py'))
+    tiny = dict(deepen_factor=0.5, widen_factor=0.03125, max_channels=1024)  # yolo26_tiny.yaml's scale row
+    cfg.merge_from_dict(dict(model=dict(backbone=tiny, neck=tiny)))
+    cfg.model.bbox_head.head_module.num_classes = cfg.model.train_cfg.assigner.num_classes = 2
+    target = weight_transfer.model_state_shapes(cfg)
+    compare_state_dicts(convert_state_dict(state), target)
+    result = weight_transfer.transfer(target, [weight_transfer.read_weights(path)])
+    counts = result.counts()
+    assert all(c['transferred'] == c['tensors'] for c in counts.values() if c['tensors']), counts
+    assert 'head class branch' not in weight_transfer.format_table(result)

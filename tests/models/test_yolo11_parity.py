@@ -1,6 +1,6 @@
 """Numerical parity with Ultralytics 8.3.0 YOLO11 (fixtures recorded from the real package with synthetic weights).
 
-Synthetic Ultralytics state dict -> tools/model_converters/yolo11_to_mmyolo.py -> this repo's detector; then
+Synthetic Ultralytics state dict -> tools/model_converters/ultralytics_to_mmyolo.py -> this repo's detector; then
 features, raw head outputs, decoded boxes, NMS results and the training loss are compared with the recordings.
 See tests/fixtures/yolo11_reference/README.md.
 """

@@ -74,3 +74,53 @@ def test_readme_demo_commands_run_as_printed(tmp_path):
         frames = open(osp.join(root, 'events.jsonl')).read().splitlines()
         assert sum('"event": "frame"' in line for line in frames) == 6
         assert osp.isfile(osp.join(root, 'out.mp4'))
+
+
+def documented_commands():
+    """(page, command) for every ``python tools/...`` or ``python demo/...`` line of the README's and
+    docs/'s bash blocks (continuations joined)."""
+    import glob
+    pages = [osp.join(REPO, 'README.md')] + sorted(glob.glob(osp.join(REPO, 'docs', '**', '*.md'), recursive=True))
+    out = []
+    for page in pages:
+        text = open(page).read()
+        for block in re.findall(r'```bash\n(.*?)```', text, re.S):
+            for cmd in block.replace('\\\n', ' ').splitlines():
+                if cmd.startswith(('python tools/', 'python demo/')):
+                    out.append((osp.relpath(page, REPO), shlex.split(cmd, comments=True)))
+    return out
+
+
+def parser_of(script):
+    """The script's own ``parse_args``, without running its ``__main__``."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'doc_{osp.basename(script)[:-3]}', osp.join(REPO, script))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_documented_command_parses_as_printed(monkeypatch):
+    """Every tool command of the README and docs/: the script exists, every configs/... path it names
+    exists, and its arguments parse with the script's own argparse, exactly as printed (UPPERCASE words
+    are placeholders the reader fills in; they parse as the strings they are)."""
+    commands = documented_commands()
+    assert len(commands) > 30, 'the pages lost their commands'
+    pages = {page for page, _ in commands}
+    assert {'README.md', 'docs/training.md', 'docs/deployment.md'} <= pages
+    for page, cmd in commands:
+        script = cmd[1]
+        assert osp.isfile(osp.join(REPO, script)), (page, cmd)
+        for arg in cmd[2:]:
+            if arg.startswith('configs/'):
+                assert osp.isfile(osp.join(REPO, arg)), (page, arg)
+        module = parser_of(script)
+        parse = getattr(module, 'parse_args', None)
+        if parse is None:  # an alias that hands its arguments to another script
+            continue
+        monkeypatch.setattr(sys, 'argv', [script] + cmd[2:])
+        try:
+            import inspect
+            parse(cmd[2:]) if inspect.signature(parse).parameters else parse()
+        except SystemExit as err:
+            raise AssertionError(f'{page}: {shlex.join(cmd)} does not parse ({err.code})') from None

@@ -1,13 +1,21 @@
 """The graphs that ONNX export traces.
 
 :class:`RawOutputs` gives the head outputs as they are; :class:`End2End` decodes the boxes and
-runs NMS in the graph (``num_dets, boxes, scores, labels``). :func:`make_priors` and
-:func:`decode` are the post-processing shared with the ONNX Runtime runner.
+post-processes them in the graph (``num_dets, boxes, scores, labels``): NMS for YOLO11's head, the
+top-k of YOLO26's end-to-end head (no NonMaxSuppression node). :func:`make_priors` and
+:func:`decode` are the decoding shared with the runtimes' post-processing of ``raw`` exports.
 """
 from typing import List, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
+
+from ..models.dense_heads.yolo26_head import topk_detections
+
+
+def is_nms_free(detector: nn.Module) -> bool:
+    """Whether ``detector`` infers end to end (YOLO26's one-to-one branch): top-k, no NMS."""
+    return bool(getattr(detector.bbox_head.head_module, 'end2end', False))
 
 
 class RawOutputs(nn.Module):
@@ -87,11 +95,15 @@ class _NMS(torch.autograd.Function):
 
 class End2End(nn.Module):
     """Images -> ``num_dets`` (B, 1) int64, ``boxes`` (B, K, 4) xyxy input pixels,
-    ``scores`` (B, K), ``labels`` (B, K) int64 (-1 where padded), ``K = keep_top_k``.
+    ``scores`` (B, K), ``labels`` (B, K) int64 (-1 where padded), ``K = keep_top_k`` (an
+    end-to-end head: at most the number of anchors).
 
-    Multi-label, class-aware NMS like mmyolo's ``predict_by_feat`` with ``multi_label=True``
-    (a box may be kept for several classes), then the ``keep_top_k`` best per image. The
-    post-NMS part uses only ops whose sizes come from the tensors, so a dynamic batch works.
+    YOLO11's head: multi-label, class-aware NMS like mmyolo's ``predict_by_feat`` with
+    ``multi_label=True`` (a box may be kept for several classes), then the ``keep_top_k`` best
+    per image. The post-NMS part uses only ops whose sizes come from the tensors, so a dynamic
+    batch works. YOLO26's end-to-end head (:func:`is_nms_free`): the head's own
+    :func:`~fasternet_yolo11.models.dense_heads.yolo26_head.topk_detections`, kept above
+    ``score_thr``; ``iou_thr`` is unused.
     """
 
     def __init__(self, detector: nn.Module, img_hw: Sequence[int], keep_top_k: int = 100,
@@ -101,10 +113,13 @@ class End2End(nn.Module):
         self.keep_top_k, self.iou_thr, self.score_thr = keep_top_k, iou_thr, score_thr
         strides = detector.bbox_head.featmap_strides
         self.register_buffer('priors', make_priors(img_hw, strides), persistent=False)
+        self.nms_free = is_nms_free(detector)
 
     def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         cls_scores, bbox_preds = self.detector._forward(images)[:2]
         boxes, scores = decode(cls_scores, bbox_preds, self.priors)  # (B,N,4), (B,N,C)
+        if self.nms_free:
+            return self.top_k(boxes, scores)
         k = self.keep_top_k
         sel = _NMS.apply(boxes, scores.transpose(1, 2).contiguous(), k, self.iou_thr,
                          self.score_thr)  # (K, 3)
@@ -126,3 +141,13 @@ class End2End(nn.Module):
         labels = torch.where(valid, chosen[..., 1], -torch.ones_like(chosen[..., 1]))
         num_dets = valid.long().sum(1, keepdim=True)
         return num_dets, out_boxes, out_scores, labels
+
+    def top_k(self, boxes: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The end-to-end head's post-processing: the best pairs, best first, zero/-1 past the
+        score threshold."""
+        boxes, scores, labels = topk_detections(boxes, scores, min(self.keep_top_k, boxes.shape[1]))
+        valid = scores > self.score_thr
+        out_boxes = torch.where(valid[..., None], boxes, torch.zeros_like(boxes))
+        out_scores = torch.where(valid, scores, torch.zeros_like(scores))
+        labels = torch.where(valid, labels, -torch.ones_like(labels))
+        return valid.long().sum(1, keepdim=True), out_boxes, out_scores, labels

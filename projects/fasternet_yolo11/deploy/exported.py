@@ -4,7 +4,7 @@ The export's metadata holds what running it needs: the mode (``end2end``: post-p
 the graph; ``raw``: the head outputs), the config's test pipeline and normaliser, the class
 names, the strides and the best-F1 threshold. :class:`ExportedDetector` reads it and gives the
 same boxes in either runtime from the same code; :func:`decode_raw` post-processes a ``raw``
-export as the PyTorch head does.
+export as the PyTorch head does (NMS, or the top-k of an end-to-end head).
 """
 import json
 from typing import Dict, List
@@ -49,6 +49,7 @@ class ExportedDetector:
         self.meta = meta
         self.backend = runtime
         self.mode = meta.get('mode', 'end2end')
+        self.postprocess = meta.get('postprocess', 'nms')
         self.classes = json.loads(meta.get('classes', '[]'))
         self.strides = json.loads(meta.get('strides', '[8, 16, 32]'))
         self.img_hw = json.loads(meta['img_hw'])
@@ -77,23 +78,30 @@ class ExportedDetector:
             num, boxes, scores, labels = outs
             return [(boxes[i, :num[i, 0]], scores[i, :num[i, 0]], labels[i, :num[i, 0]])
                     for i in range(len(images))]
-        return decode_raw(outs, self.img_hw, self.strides, iou_thr, score_thr, max_per_img)
+        return decode_raw(outs, self.img_hw, self.strides, iou_thr, score_thr, max_per_img, self.postprocess)
 
 
 def decode_raw(outs, img_hw, strides, iou_thr: float = 0.7, score_thr: float = 0.001,
-               max_per_img: int = 300):
+               max_per_img: int = 300, postprocess: str = 'nms'):
     """Raw head outputs (``cls_<s>`` then ``box_<s>`` per stride, numpy) -> per image (boxes
-    (n, 4) input pixels, scores, labels): decoded as the PyTorch head, every (box, class) pair
-    over ``score_thr`` (multi-label), mmcv's batched NMS at ``iou_thr``, at most
-    ``max_per_img`` by score."""
+    (n, 4) input pixels, scores, labels), decoded as the PyTorch head: ``nms``, every (box,
+    class) pair over ``score_thr`` (multi-label), mmcv's batched NMS at ``iou_thr``, at most
+    ``max_per_img`` by score; ``topk`` (an end-to-end head), the head's top-k pairs over
+    ``score_thr``."""
     import torch
     from mmcv.ops import batched_nms
 
+    from ..models.dense_heads.yolo26_head import topk_detections
     from .export_graphs import decode, make_priors
     n = len(strides)
     boxes, scores = decode([torch.from_numpy(np.asarray(o)) for o in outs[:n]],
                            [torch.from_numpy(np.asarray(o)) for o in outs[n:]],
                            make_priors(img_hw, strides))
+    if postprocess == 'topk':
+        top_boxes, top_scores, labels = topk_detections(boxes, scores, min(max_per_img, boxes.shape[1]))
+        keep = top_scores > score_thr
+        return [(top_boxes[b][keep[b]].numpy(), top_scores[b][keep[b]].numpy(), labels[b][keep[b]].numpy())
+                for b in range(len(boxes))]
     res = []
     for b in range(len(boxes)):
         keep_i, keep_c = torch.nonzero(scores[b] > score_thr, as_tuple=True)

@@ -2,10 +2,13 @@
 
 The graph's input is ``images`` (B, 3, H, W) float32: the letterboxed image, RGB, normalised as
 the config's data preprocessor does. Mode ``raw`` outputs the head tensors ``cls_<stride>``
-(class logits) and ``box_<stride>`` (ltrb distances in grid units); mode ``end2end`` decodes
-and runs ONNX ``NonMaxSuppression`` in the graph: ``num_dets`` (B, 1), ``boxes`` (B, K, 4) xyxy
-input pixels, ``scores`` (B, K), ``labels`` (B, K). The test pipeline, the normaliser, the
-class names, the strides and the checkpoint's best-F1 threshold are stored in the file's metadata, from which
+(class logits) and ``box_<stride>`` (ltrb distances in grid units) of the branch that infers;
+mode ``end2end`` decodes and post-processes in the graph, with ONNX ``NonMaxSuppression`` for
+YOLO11's head and a TopK (no NMS) for YOLO26's end-to-end head: ``num_dets`` (B, 1), ``boxes``
+(B, K, 4) xyxy input pixels, ``scores`` (B, K), ``labels`` (B, K). The metadata's
+``postprocess`` (``nms`` or ``topk``) tells a runtime how to finish a ``raw`` export. The test
+pipeline, the normaliser, the class names, the strides and the checkpoint's best-F1 threshold are
+stored in the file's metadata, from which
 :class:`~fasternet_yolo11.deploy.exported.ExportedDetector` runs it.
 """
 import copy
@@ -41,7 +44,7 @@ def export(model, cfg, out, img_hw=None, mode='end2end', batch=1, dynamic_batch=
     import torch
 
     from ..models.deploy_form import switch_to_deploy
-    from .export_graphs import End2End, RawOutputs
+    from .export_graphs import End2End, RawOutputs, is_nms_free
 
     model = switch_to_deploy(copy.deepcopy(model).cpu(), fuse=fuse, pconv=pconv, channels_last=False)
     img_hw = list(img_hw or list(cfg.get('img_scale', (640, 640)))[::-1])
@@ -84,7 +87,8 @@ def export(model, cfg, out, img_hw=None, mode='end2end', batch=1, dynamic_batch=
                 bgr_to_rgb=json.dumps(bool(pre.get('bgr_to_rgb', False))),
                 pipeline=json.dumps(cfg.test_dataloader.dataset.pipeline, default=str),
                 strides=json.dumps(list(model.bbox_head.featmap_strides)),
-                pconv=pconv, fused=json.dumps(bool(fuse)))
+                pconv=pconv, fused=json.dumps(bool(fuse)),
+                postprocess='topk' if is_nms_free(model) else 'nms')
     if best_f1_threshold is not None:
         meta['best_f1_threshold'] = json.dumps(float(best_f1_threshold))
     del onnx_model.metadata_props[:]

@@ -3,9 +3,9 @@
 ``--weights PATH [PATH ...]`` takes, in any order (a later file wins where two provide a tensor):
 
 * a checkpoint of this project (``state_dict`` in our names: any line, any class count);
-* YOLO11 weights: converted by ``tools/model_converters/yolo11_to_mmyolo.py``, or an Ultralytics
+* YOLO11 and YOLO26 weights: converted by ``tools/model_converters/ultralytics_to_mmyolo.py``, or an Ultralytics
   ``.pt`` read by the restricted reader (:func:`~fasternet_yolo11.engine.checkpoint_io.load_ultralytics_checkpoint`)
-  and renamed by :mod:`~fasternet_yolo11.models.utils.yolo11_converter`;
+  and renamed by :mod:`~fasternet_yolo11.models.utils.ultralytics_converter`;
 * FasterNet ImageNet weights (official, timm or our backbone's names): the backbone.
 
 Keys are compared by the *module* they belong to, not by raw name: a plain YOLO11 keeps SPPF and
@@ -45,8 +45,8 @@ MODULE_PLACES = (
     ('neck.', 'neck.'),
     ('bbox_head.', 'head.'),
 )
-# the head's class branch: where a shape mismatch means another class count
-CLASS_BRANCH = 'bbox_head.head_module.cls_preds.'
+# the head's class branches (YOLO26 has a one-to-one one too): where a shape mismatch means another class count
+CLASS_BRANCH = ('bbox_head.head_module.cls_preds.', 'bbox_head.head_module.one2one_cls_preds.')
 # the class logits conv of the first level: its output count is the class count
 CLASS_LOGITS = 'bbox_head.head_module.cls_preds.0.2.weight'
 # module (first part of a corresponding name) -> the group of the transfer table
@@ -150,7 +150,7 @@ def read_weights(path: str) -> Source:
         MissingFileError, CheckpointError: one line naming the file and what is wrong (also for a
         file that could run code).
     """
-    from ..models.utils import fasternet_converter, yolo11_converter
+    from ..models.utils import fasternet_converter, ultralytics_converter
     if not osp.isfile(path):
         raise MissingFileError(f'--weights file not found: {path!r}')
     try:
@@ -159,7 +159,7 @@ def read_weights(path: str) -> Source:
         raise CheckpointError(f'--weights: {err}') from None
     if any(k.startswith('model.') and k.split('.')[1].isdigit() for k in state):  # Ultralytics' names
         try:
-            return Source(path, 'ultralytics', dict(yolo11_converter.convert_state_dict(state)))
+            return Source(path, 'ultralytics', dict(ultralytics_converter.convert_state_dict(state)))
         except (KeyError, ValueError) as err:
             raise CheckpointError(f'--weights {path!r} looks like Ultralytics weights but: {err}') from None
     if any(k.startswith(('backbone.', 'neck.', 'bbox_head.')) for k in state) \
@@ -227,7 +227,8 @@ def format_table(result: TransferResult) -> str:
     reinit = result.keys_with('classes')
     if reinit:
         ours, theirs = result.class_counts or ('this model\'s', 'other')
-        lines.append(f'  head class branch: {len(reinit)} tensors re-initialised for {ours} classes '
+        lines.append(f'  head class branch{"es" if any(".one2one_cls" in k for k in reinit) else ""}: '
+                     f'{len(reinit)} tensors re-initialised for {ours} classes '
                      f'(the weights have {theirs})')
     for status, what in (('shape', 'skipped for shape'), ('missing', 'missing')):
         for group in GROUP_ORDER:

@@ -5,3 +5,4 @@ from .deploy_form import fuse_conv_bn, set_pconv_mode, switch_to_deploy  # noqa:
 from .detectors import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403

@@ -6,7 +6,9 @@ computes the same numbers in less time:
 * :func:`fuse_conv_bn`: every BatchNorm folded into the conv before it;
 * :func:`set_pconv_mode`: FasterNet's PConv in its ``slicing`` forward;
 * channels_last weights: oneDNN's CPU convolutions run NHWC natively; a channels_last conv
-  weight turns the NCHW input into NHWC once, at the first layer.
+  weight turns the NCHW input into NHWC once, at the first layer;
+* the branches only training needs are deleted (a module's ``drop_training_branches``: YOLO26's
+  one-to-many head branch; the distillation's alignment convs).
 
 ``tools/test.py --deploy`` (``DeployModeHook``), the demos, the ONNX exporter, the speed
 runners and the FLOPs counter (``fuse=False``: BN counted as Ultralytics counts it) all go
@@ -50,11 +52,14 @@ def set_pconv_mode(model: nn.Module, forward_type: str) -> int:
 
 def switch_to_deploy(model: nn.Module, fuse: bool = True, pconv: str = 'slicing',
                      channels_last: bool = True) -> nn.Module:
-    """Eval mode, then the deploy steps: Conv+BN fused (``fuse``), every PConv in the ``pconv``
-    forward, weights in channels_last (``channels_last``). The defaults are the deploy form;
-    the options exist for measurements (the FLOPs counter keeps BN, the speed runners compare
-    forwards and layouts). Changes ``model`` in place and returns it."""
+    """Eval mode, then the deploy steps: training-only branches deleted, Conv+BN fused
+    (``fuse``), every PConv in the ``pconv`` forward, weights in channels_last
+    (``channels_last``). The defaults are the deploy form; the options exist for measurements
+    (the FLOPs counter keeps BN, the speed runners compare forwards and layouts). Changes
+    ``model`` in place and returns it."""
     model.eval()
+    for module in [m for m in model.modules() if hasattr(m, 'drop_training_branches')]:
+        module.drop_training_branches()
     if fuse:
         fuse_conv_bn(model)
     set_pconv_mode(model, pconv)

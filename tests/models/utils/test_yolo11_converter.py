@@ -1,5 +1,5 @@
-"""YOLO11 conversion: the key mapping (models/utils/yolo11_converter.py), its strictness and the command line
-(tools/model_converters/yolo11_to_mmyolo.py)."""
+"""YOLO11 conversion: the key mapping (models/utils/ultralytics_converter.py), its strictness and the command line
+(tools/model_converters/ultralytics_to_mmyolo.py)."""
 import os.path as osp
 import sys
 
@@ -8,7 +8,7 @@ import torch
 from _yolo11_reference import REPO, ultralytics_state_dict
 from _yolo11_reference import converter as conv
 
-from fasternet_yolo11.models.utils.yolo11_converter import convert_key
+from fasternet_yolo11.models.utils.ultralytics_converter import convert_key
 from fasternet_yolo11.utils import cli
 
 
@@ -30,14 +30,21 @@ from fasternet_yolo11.utils import cli
     ('model.22.m.0.cv1.conv.weight', {22}, 'neck.bottom_up_layers.1.blocks.0.main_conv.conv.weight'),
     ('model.23.cv2.1.2.bias', (), 'bbox_head.head_module.reg_preds.1.2.bias'),
     ('model.23.cv3.2.1.0.bn.num_batches_tracked', (), 'bbox_head.head_module.cls_preds.2.1.0.bn.num_batches_tracked'),
+    # YOLO26: the attention block of layer 22 and the one-to-one head branch
+    ('model.22.m.0.0.cv2.conv.weight', {22: 'attn'}, 'neck.bottom_up_layers.1.blocks.0.0.conv2.conv.weight'),
+    ('model.22.m.0.1.attn.pe.bn.weight', {22: 'attn'}, 'neck.bottom_up_layers.1.blocks.0.1.attn.pe.bn.weight'),
+    ('model.22.m.0.1.ffn.0.conv.weight', {22: 'attn'}, 'neck.bottom_up_layers.1.blocks.0.1.ffn.0.conv.weight'),
+    ('model.23.one2one_cv2.0.2.weight', (), 'bbox_head.head_module.one2one_reg_preds.0.2.weight'),
+    ('model.23.one2one_cv3.1.0.1.bn.bias', (), 'bbox_head.head_module.one2one_cls_preds.1.0.1.bn.bias'),
 ])
 def test_convert_key(key, c3k_layers, expected):
-    assert convert_key(key, frozenset(c3k_layers)) == expected
+    kinds = c3k_layers if isinstance(c3k_layers, dict) else dict.fromkeys(c3k_layers, 'c3k')
+    assert convert_key(key, kinds) == expected
 
 
 @pytest.mark.parametrize('key', ['model.11.weight', 'model.24.conv.weight', 'model.9.cv3.conv.weight',
                                  'model.2.m.x.cv1.conv.weight', 'model.0.conv.bias', 'backbone.stem.conv.weight',
-                                 'model.10.m.0.attn.q.conv.weight'])
+                                 'model.10.m.0.attn.q.conv.weight', 'model.23.one2one_dfl.conv.weight'])
 def test_unknown_keys_are_errors(key):
     with pytest.raises(KeyError):
         convert_key(key)
@@ -118,4 +125,4 @@ def test_pickled_model_is_read_without_ultralytics(tmp_path, capsys, monkeypatch
     assert list(src) == ['weight', 'bias'] and all(torch.equal(src[k], v) for k, v in conv2d.state_dict().items())
     with pytest.raises(SystemExit):  # not a YOLO11 DetectionModel
         cli.main(conv.main, ['--src', str(path), '--dst', str(tmp_path / 'out.pth')])
-    assert 'not a YOLO11 detection state dict' in capsys.readouterr().err
+    assert 'not a YOLO11/YOLO26 detection state dict' in capsys.readouterr().err

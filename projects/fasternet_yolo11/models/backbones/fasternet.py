@@ -61,7 +61,7 @@ class FasterNet(BaseModule):
 
     Width rule. ``arch`` gives the shape (depths, activation) and, alone,
     the official width: ``FasterNet(arch='s')`` *is* FasterNet-S.
-    ``widen_factor`` (the one argument of the YOLO11-FasterNet seed YAML,
+    ``widen_factor`` (the one argument of the YOLO11-FasterNet reference YAML,
     ``[-1, 1, FasterNet, [w]]``) sets the width on MMYOLO's scale instead:
     ``embed_dim = make_divisible(160 * widen_factor, 8)``, 160 being the
     embed_dim at widen_factor 1.0. With the default ``arch='t0'`` this gives

@@ -24,8 +24,9 @@ class YOLO11CSPDarknet(BaseBackbone):
     """CSP-Darknet backbone of YOLO11.
 
     ``stem`` is a 3x3 stride-2 conv; every stage is a 3x3 stride-2 conv and a
-    :class:`C3k2` (``downsample_kernel=2``: 2x2 stride-2 convs, FasterNet's patch merging);
-    the last stage adds :class:`SPPF` (k=5) and :class:`C2PSA`.
+    :class:`C3k2` (``downsample_kernel=2``: 2x2 stride-2 convs); the last stage adds
+    :class:`SPPF` (k=5) and :class:`C2PSA`. YOLO26's backbone is this one with its SPPF option
+    (``sppf_cfg``).
     Module names line up with Ultralytics' layer indices::
 
         model.0 -> stem            model.5 -> stage3.0   model.8  -> stage4.1
@@ -50,8 +51,10 @@ class YOLO11CSPDarknet(BaseBackbone):
             ``dict(type='C3k2Faster', n_div=4, mlp_ratio=2.)``; built with C3k2's arguments
             added. None (default) is YOLO11's C3k2, with its keys and parameters.
         downsample_kernel (int): Kernel of the stem's and the stages' stride-2 convs: 3
-            (YOLO11) or 2 (FasterNet's non-overlapping patch merging, 4/9 of the multiply-adds;
-            see :func:`build_downsample_conv`). Defaults to 3.
+            (YOLO11) or 2 (the kernel of FasterNet's non-overlapping patch merging, 4/9 of the
+            multiply-adds; see :func:`build_downsample_conv`). Defaults to 3.
+        sppf_cfg (dict, optional): Options of the last stage's :class:`SPPF` (YOLO26:
+            ``dict(first_act=False, residual=True)``). None: YOLO11's.
         input_channels (int): Image channels. Defaults to 3.
         out_indices (Sequence[int]): Outputs among (stem, stage1..4).
             Defaults to (2, 3, 4), i.e. P3/P4/P5 (strides 8/16/32).
@@ -87,6 +90,7 @@ class YOLO11CSPDarknet(BaseBackbone):
                  force_c3k: bool = False,
                  csp_block: OptConfigType = None,
                  downsample_kernel: int = 3,
+                 sppf_cfg: OptConfigType = None,
                  input_channels: int = 3,
                  out_indices: Sequence[int] = (2, 3, 4),
                  frozen_stages: int = -1,
@@ -99,6 +103,7 @@ class YOLO11CSPDarknet(BaseBackbone):
         self.force_c3k = force_c3k
         self.csp_block = csp_block
         self.downsample_kernel = downsample_kernel
+        self.sppf_cfg = dict(sppf_cfg or {})
         super().__init__(
             self.arch_settings[arch],
             deepen_factor,
@@ -148,7 +153,7 @@ class YOLO11CSPDarknet(BaseBackbone):
                 **cfg)
         ]
         if use_context:
-            stage.append(SPPF(out_channels, out_channels, 5, **cfg))
+            stage.append(SPPF(out_channels, out_channels, 5, **self.sppf_cfg, **cfg))
             stage.append(
                 C2PSA(
                     out_channels,

@@ -1,10 +1,12 @@
-"""The YOLO11 detection head (Ultralytics 8.3.0 ``Detect``)."""
+"""The YOLO11 detection head (Ultralytics 8.3.0 ``Detect``), with YOLO26's options (8.4 ``Detect``)."""
+import copy
 import math
 from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmdet.models.utils import multi_apply
 from mmdet.utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from mmyolo.models.dense_heads import YOLOv8Head, YOLOv8HeadModule
@@ -55,10 +57,21 @@ class YOLO11HeadModule(YOLOv8HeadModule):
     a PConv costs ``9 (C / n_div)^2``, which is more for ``C > n_div^2``, so PConv would not make
     it lighter.
 
+    YOLO26 (Ultralytics 8.4) is two options of this head:
+
+    * ``reg_max=1``: no DFL; the box branch's last conv outputs the 4 ltrb distances in grid
+      units directly (its box bias starts at 2 cells: a box of a few cells);
+    * ``one2one=True``: a second box/class branch pair (``one2one_reg_preds``,
+      ``one2one_cls_preds``), a copy of the first, trained for one prediction per object on
+      **detached** features (its gradients never reach the neck, so it learns to pick from what
+      the one-to-many branch shapes). ``end2end`` (True by default; the dense head sets it from
+      its ``test_cfg``) makes inference run that branch alone, whose top-k needs no NMS.
+
     Shapes: inputs (B, in_channels[i], H_i, W_i). In training,
     ``forward`` returns per level class logits (B, nc, H_i, W_i), decoded
     distances (B, 4, H_i, W_i) in grid units and distribution logits
-    (B, H_i*W_i, 4, reg_max); in eval, the first two.
+    (B, H_i*W_i, 4, reg_max) (with ``reg_max=1`` the distances again), then with ``one2one``
+    the same three of the one-to-one branch; in eval the first two of the branch that infers.
     """
 
     def __init__(self,
@@ -71,6 +84,7 @@ class YOLO11HeadModule(YOLOv8HeadModule):
                  act_cfg: ConfigType = YOLO11_ACT_CFG,
                  pconv_n_div: Optional[int] = None,
                  box_dwconv: bool = False,
+                 one2one: bool = False,
                  init_cfg: OptMultiConfig = None):
         # Not YOLOv8HeadModule.__init__: it rescales in_channels.
         BaseModule.__init__(self, init_cfg=init_cfg)
@@ -84,6 +98,8 @@ class YOLO11HeadModule(YOLOv8HeadModule):
         assert not (pconv_n_div and box_dwconv), 'pconv_n_div and box_dwconv both replace the box convs: pick one'
         self.pconv_n_div = pconv_n_div
         self.box_dwconv = box_dwconv
+        self.one2one = one2one
+        self.end2end = one2one
         if in_channels is None:
             raise ValueError('YOLO11HeadModule needs in_channels: give them, or build the head in a '
                              'ChainedYOLODetector, which passes the neck\'s widths')
@@ -132,14 +148,41 @@ class YOLO11HeadModule(YOLOv8HeadModule):
                     dw_pw(in_channels), dw_pw(cls_channels),
                     nn.Conv2d(cls_channels, self.num_classes, 1)))
 
+        if self.one2one:
+            self.one2one_reg_preds = copy.deepcopy(self.reg_preds)
+            self.one2one_cls_preds = copy.deepcopy(self.cls_preds)
         proj = torch.arange(self.reg_max, dtype=torch.float)
         self.register_buffer('proj', proj, persistent=False)
+
+    def forward(self, x):
+        """Per level outputs of the branch(es) that run: see the class docstring."""
+        assert len(x) == self.num_levels
+        if self.one2one and self.end2end and not self.training:
+            return multi_apply(self.forward_single, x, self.one2one_cls_preds, self.one2one_reg_preds)
+        one2many = multi_apply(self.forward_single, x, self.cls_preds, self.reg_preds)
+        if not (self.one2one and self.training):
+            return one2many
+        detached = [f.detach() for f in x]
+        return one2many + multi_apply(self.forward_single, detached, self.one2one_cls_preds,
+                                      self.one2one_reg_preds)
+
+    def drop_training_branches(self) -> None:
+        """Delete the branch inference does not run (the deploy form): the one-to-many branch of
+        an end-to-end head, the one-to-one branch otherwise."""
+        if not self.one2one:
+            return
+        if self.end2end:
+            self.reg_preds, self.cls_preds = self.one2one_reg_preds, self.one2one_cls_preds
+        del self.one2one_reg_preds, self.one2one_cls_preds
+        self.one2one = False
 
     def init_weights(self):
         """PyTorch's default conv init and Ultralytics' ``bias_init``.
 
-        Box bias 1.0; class bias ``log(5 / nc / (640 / stride)^2)`` (about 5
-        objects per 640 image, e.g. -11.54/-10.15/-8.76 for nc=80).
+        Box bias 1.0 on the DFL logits (8.3.0's value; a constant shift of all bins has no
+        effect), 2.0 on direct distances (``reg_max=1``: boxes 2 cells from the anchor, 8.4's);
+        class bias ``log(5 / nc / (640 / stride)^2)`` (about 5 objects per 640 image, e.g.
+        -11.54/-10.15/-8.76 for nc=80). The one-to-one branch starts as a copy of the other.
         """
         if self.init_cfg is None:
             reset_conv_parameters(self)
@@ -147,9 +190,12 @@ class YOLO11HeadModule(YOLOv8HeadModule):
             BaseModule.init_weights(self)
         for reg_pred, cls_pred, stride in zip(self.reg_preds, self.cls_preds,
                                               self.featmap_strides):
-            reg_pred[-1].bias.data[:] = 1.0
+            reg_pred[-1].bias.data[:] = 1.0 if self.reg_max > 1 else 2.0
             cls_pred[-1].bias.data[:self.num_classes] = math.log(
                 5 / self.num_classes / (640 / stride)**2)
+        if self.one2one:
+            self.one2one_reg_preds.load_state_dict(self.reg_preds.state_dict())
+            self.one2one_cls_preds.load_state_dict(self.cls_preds.state_dict())
 
 
 @MODELS.register_module()

@@ -136,6 +136,7 @@ class C3k2Faster(C3k2):
                  use_c3k: bool = False,
                  expand_ratio: float = 0.5,
                  add_identity: bool = True,
+                 attn: bool = False,
                  n_div: int = 4,
                  mlp_ratio: float = 2.,
                  block_act_cfg: OptConfigType = None,
@@ -151,6 +152,7 @@ class C3k2Faster(C3k2):
             use_c3k=use_c3k,
             expand_ratio=expand_ratio,
             add_identity=add_identity,
+            attn=attn,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             init_cfg=init_cfg)

@@ -25,7 +25,7 @@ from mmcv.cnn import ConvModule
 from mmdet.models.layers.csp_layer import CSPLayer
 from mmdet.utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule
-from mmyolo.models.layers import CSPLayerWithTwoConv, DarknetBottleneck, SPPFBottleneck
+from mmyolo.models.layers import CSPLayerWithTwoConv, DarknetBottleneck
 from mmyolo.models.utils import make_divisible
 from mmyolo.registry import MODELS
 from torch import Tensor
@@ -153,6 +153,10 @@ class C3k2(CSPLayerWithTwoConv):
 
     Note that ``use_c3k`` is the second yaml argument of Ultralytics' C3k2
     rows, not a shortcut flag: YOLO11 keeps ``add_identity=True`` everywhere.
+    ``attn`` (YOLO26's last neck block, its fourth yaml argument) makes each block a
+    ``Bottleneck(mid, mid, expansion=0.5)`` followed by a :class:`PSABlock` (``max(mid // 64, 1)``
+    heads): global attention on the P5 map, which is small enough for it. It takes precedence
+    over ``use_c3k``.
 
     Shapes: (B, in, H, W) -> (B, out, H, W).
     """
@@ -164,6 +168,7 @@ class C3k2(CSPLayerWithTwoConv):
                  use_c3k: bool = False,
                  expand_ratio: float = 0.5,
                  add_identity: bool = True,
+                 attn: bool = False,
                  norm_cfg: ConfigType = YOLO11_NORM_CFG,
                  act_cfg: ConfigType = YOLO11_ACT_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -180,7 +185,16 @@ class C3k2(CSPLayerWithTwoConv):
         cfg = dict(
             add_identity=add_identity, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.blocks = nn.ModuleList(
-            self.build_block(mid, use_c3k, cfg) for _ in range(num_blocks))
+            self.build_attn_block(mid, cfg) if attn else self.build_block(mid, use_c3k, cfg)
+            for _ in range(num_blocks))
+
+    @staticmethod
+    def build_attn_block(channels: int, cfg: dict) -> nn.Module:
+        """YOLO26's attention block: Bottleneck then PSABlock (C -> C)."""
+        return nn.Sequential(
+            Bottleneck(channels, channels, expansion=0.5, **cfg),
+            PSABlock(channels, attn_ratio=0.5, num_heads=max(channels // 64, 1),
+                     add_identity=cfg['add_identity'], norm_cfg=cfg['norm_cfg'], act_cfg=cfg['act_cfg']))
 
     def build_block(self, channels: int, use_c3k: bool,
                     cfg: dict) -> nn.Module:
@@ -234,12 +248,14 @@ def build_downsample_conv(in_channels: int,
 
 
 @MODELS.register_module()
-class SPPF(SPPFBottleneck):
-    """Spatial pyramid pooling - fast, as Ultralytics' ``SPPF(c1, c2, k)``.
+class SPPF(BaseModule):
+    """Spatial pyramid pooling - fast (Ultralytics' ``SPPF``).
 
-    ``conv1`` (1x1, ``in // 2``) -> three chained ``MaxPool(k, 1, k // 2)`` ->
-    ``conv2`` (1x1) on the concatenation of the four maps. This is MMYOLO's
-    ``SPPFBottleneck`` with a single kernel size.
+    ``conv1`` (1x1, ``in // 2``) -> ``num_pools`` chained ``MaxPool(k, 1, k // 2)`` -> ``conv2``
+    (1x1) on the concatenation of ``conv1``'s map and every pooled one. YOLO11 is the default;
+    YOLO26 (``SPPF [1024, 5, 3, True]``) drops ``conv1``'s activation (``first_act=False``) and
+    adds the input back (``residual=True``, when the widths match): the pooled maxima are then
+    taken of the linear projection, and the block learns a correction of its input.
 
     Shapes: (B, in, H, W) -> (B, out, H, W).
     """
@@ -248,16 +264,26 @@ class SPPF(SPPFBottleneck):
                  in_channels: int,
                  out_channels: int,
                  kernel_size: int = 5,
+                 num_pools: int = 3,
+                 first_act: bool = True,
+                 residual: bool = False,
                  norm_cfg: ConfigType = YOLO11_NORM_CFG,
                  act_cfg: ConfigType = YOLO11_ACT_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_sizes=kernel_size,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            init_cfg=init_cfg)
+        super().__init__(init_cfg=init_cfg)
+        mid = in_channels // 2
+        self.num_pools = num_pools
+        self.residual = residual and in_channels == out_channels
+        self.conv1 = ConvModule(in_channels, mid, 1, norm_cfg=norm_cfg, act_cfg=act_cfg if first_act else None)
+        self.poolings = nn.MaxPool2d(kernel_size, stride=1, padding=kernel_size // 2)
+        self.conv2 = ConvModule(mid * (num_pools + 1), out_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+    def forward(self, x: Tensor) -> Tensor:
+        maps = [self.conv1(x)]
+        for _ in range(self.num_pools):
+            maps.append(self.poolings(maps[-1]))
+        out = self.conv2(torch.cat(maps, 1))
+        return out + x if self.residual else out
 
 
 class Attention(BaseModule):
@@ -390,7 +416,7 @@ class C2PSA(BaseModule):
         self.blocks = nn.Sequential(*(PSABlock(
             mid,
             attn_ratio=0.5,
-            num_heads=mid // 64,
+            num_heads=max(mid // 64, 1),
             norm_cfg=norm_cfg,
             act_cfg=act_cfg) for _ in range(num_blocks)))
 

@@ -66,7 +66,10 @@ class YOLO11PAFPN(BaseYOLONeck):
             ``dict(type='C3k2Faster', n_div=4, mlp_ratio=2.)``; built with C3k2's arguments
             added. None (default) is YOLO11's C3k2, with its keys and parameters.
         downsample_kernel (int): Kernel of the bottom-up stride-2 convs: 3 (YOLO11) or 2
-            (FasterNet's patch merging; see :func:`build_downsample_conv`). Defaults to 3.
+            (see :func:`build_downsample_conv`). Defaults to 3.
+        top_attn (bool): The last bottom-up C3k2 (the P5 output) with the attention block
+            (``C3k2(attn=True)``) and one repeat, as YOLO26's layer 22. Defaults to False.
+        sppf_cfg (dict, optional): Options of the ``p5_context`` :class:`SPPF`.
         num_csp_blocks (int): Yaml repeats of each C3k2 (and of C2PSA).
             Defaults to 2.
         p5_context (bool): Build SPPF + C2PSA on P5. Defaults to False.
@@ -89,6 +92,8 @@ class YOLO11PAFPN(BaseYOLONeck):
                  force_c3k: bool = False,
                  csp_block: OptConfigType = None,
                  downsample_kernel: int = 3,
+                 top_attn: bool = False,
+                 sppf_cfg: OptConfigType = None,
                  num_csp_blocks: int = 2,
                  p5_context: bool = False,
                  freeze_all: bool = False,
@@ -104,6 +109,8 @@ class YOLO11PAFPN(BaseYOLONeck):
         self.force_c3k = force_c3k
         self.csp_block = csp_block
         self.downsample_kernel = downsample_kernel
+        self.top_attn = top_attn
+        self.sppf_cfg = dict(sppf_cfg or {})
         self.num_csp_blocks = num_csp_blocks
         self.p5_context = p5_context
         self.widths = [
@@ -132,15 +139,17 @@ class YOLO11PAFPN(BaseYOLONeck):
         return self.in_channels[idx]
 
     def _csp(self, in_channels: int, out_channels: int,
-             use_c3k: bool) -> nn.Module:
+             use_c3k: bool, attn: bool = False) -> nn.Module:
+        extra = dict(attn=True, num_blocks=1) if attn else dict(
+            num_blocks=make_round(self.num_csp_blocks, self.deepen_factor))
         return build_csp_block(
             self.csp_block,
             in_channels=in_channels,
             out_channels=out_channels,
-            num_blocks=make_round(self.num_csp_blocks, self.deepen_factor),
             use_c3k=use_c3k or self.force_c3k,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+            **extra)
 
     def build_reduce_layer(self, idx: int) -> nn.Module:
         """Identity, or SPPF + C2PSA on the top level when ``p5_context``."""
@@ -149,7 +158,7 @@ class YOLO11PAFPN(BaseYOLONeck):
         cfg = dict(norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         width = self.widths[idx]
         return nn.Sequential(
-            SPPF(self.in_channels[idx], width, 5, **cfg),
+            SPPF(self.in_channels[idx], width, 5, **self.sppf_cfg, **cfg),
             C2PSA(
                 width,
                 width,
@@ -181,8 +190,8 @@ class YOLO11PAFPN(BaseYOLONeck):
         high = (
             self._reduced_channels(idx + 1)
             if idx + 1 == self._top else self.widths[idx + 1])
-        return self._csp(self.widths[idx] + high, self.widths[idx + 1],
-                         idx + 1 == self._top)
+        top = idx + 1 == self._top
+        return self._csp(self.widths[idx] + high, self.widths[idx + 1], top, attn=top and self.top_attn)
 
     def build_out_layer(self, idx: int) -> nn.Module:
         return nn.Identity()

@@ -1,6 +1,6 @@
 """FasterNet checkpoints in their public layouts -> this project's key names.
 
-Same strategy as :mod:`.yolo11_converter`: a pure function maps foreign keys
+Same strategy as :mod:`.ultralytics_converter`: a pure function maps foreign keys
 onto ours, another checks the result against the model, and the loading path
 calls both (here :meth:`FasterNet._load_from_state_dict`, so ``init_cfg``
 Pretrained, ``load_from`` and resume all read every layout).

@@ -1,11 +1,13 @@
-"""Ultralytics YOLO11 state dicts -> this project's key names.
+"""Ultralytics YOLO11 (8.3) and YOLO26 (8.4) state dicts -> this project's key names.
 
 Same strategy as :mod:`.fasternet_converter`: a pure function maps the
 foreign keys onto ours (:func:`convert_state_dict`), another checks the result
 against a model's state dict (:func:`compare_state_dicts`);
-``tools/model_converters/yolo11_to_mmyolo.py`` is the command line around
+``tools/model_converters/ultralytics_to_mmyolo.py`` is the command line around
 them, reading the ``.pt`` with
-:func:`fasternet_yolo11.engine.checkpoint_io.load_ultralytics_checkpoint`.
+:func:`fasternet_yolo11.engine.ultralytics_reader.load_ultralytics_checkpoint`. The two
+families share the layer list; :func:`family_of` tells them apart by YOLO26's one-to-one
+head branch.
 
 Key mapping (Ultralytics -> here). Layers:
     model.0                 -> backbone.stem                 (Conv)
@@ -19,14 +21,16 @@ Key mapping (Ultralytics -> here). Layers:
     model.23                -> bbox_head.head_module         (Detect)
     (model.11/12/14/15/18/21 are Upsample/Concat: no parameters)
 Inside the modules (Conv's ``conv``/``bn`` names are ConvModule's and carry over unchanged):
-    C3k2        cv1 -> main_conv, cv2 -> final_conv, m.i -> blocks.i
+    C3k2        cv1 -> main_conv, cv2 -> final_conv, m.i -> blocks.i (a C3k, a Bottleneck, or
+                YOLO26's attention block: m.i.0 Bottleneck, m.i.1 PSABlock)
     C3k         cv1 -> main_conv, cv2 -> short_conv, cv3 -> final_conv, m.j -> blocks.j
     Bottleneck  cv1 -> conv1, cv2 -> conv2
     SPPF        cv1 -> conv1, cv2 -> conv2
     C2PSA       cv1 -> main_conv, cv2 -> final_conv, m.i -> blocks.i (PSABlock: attn.{qkv,proj,pe}, ffn.{0,1} as is)
-    Detect      cv2.i -> reg_preds.i, cv3.i -> cls_preds.i (same nested indices);
-                dfl.conv.weight is dropped after checking it is arange(16): here the DFL integral is
-                mmyolo's non-persistent ``proj`` buffer.
+    Detect      cv2.i -> reg_preds.i, cv3.i -> cls_preds.i (same nested indices); YOLO26's
+                one2one_cv2.i / one2one_cv3.i -> one2one_reg_preds.i / one2one_cls_preds.i;
+                YOLO11's dfl.conv.weight is dropped after checking it is arange(16): here the DFL
+                integral is mmyolo's non-persistent ``proj`` buffer (YOLO26 has no DFL).
 """
 import re
 from collections import OrderedDict
@@ -68,6 +72,9 @@ _CHILDREN = {
                         'm': ('blocks', 'bottleneck', True)},
     'c3k2_c3k': {'cv1': ('main_conv', 'conv', False), 'cv2': ('final_conv', 'conv', False),
                  'm': ('blocks', 'c3k', True)},
+    'c3k2_attn': {'cv1': ('main_conv', 'conv', False), 'cv2': ('final_conv', 'conv', False),
+                  'm': ('blocks', 'attn_block', True)},
+    'attn_block': {'0': ('0', 'bottleneck', False), '1': ('1', 'psa', False)},
     'c3k': {'cv1': ('main_conv', 'conv', False), 'cv2': ('short_conv', 'conv', False),
             'cv3': ('final_conv', 'conv', False), 'm': ('blocks', 'bottleneck', True)},
     'bottleneck': {'cv1': ('conv1', 'conv', False), 'cv2': ('conv2', 'conv', False)},
@@ -77,7 +84,8 @@ _CHILDREN = {
     'psa': {'attn': ('attn', 'attention', False), 'ffn': ('ffn', 'conv', True)},
     'attention': {'qkv': ('qkv', 'conv', False), 'proj': ('proj', 'conv', False), 'pe': ('pe', 'conv', False)},
     # per level the nested Sequential indices are the same here (checked against the model's keys)
-    'detect': {'cv2': ('reg_preds', 'same', True), 'cv3': ('cls_preds', 'same', True)},
+    'detect': {'cv2': ('reg_preds', 'same', True), 'cv3': ('cls_preds', 'same', True),
+               'one2one_cv2': ('one2one_reg_preds', 'same', True), 'one2one_cv3': ('one2one_cls_preds', 'same', True)},
 }
 _CONV_LEAVES = re.compile(r'^(conv\.weight|bn\.(weight|bias|running_mean|running_var|num_batches_tracked))$')
 
@@ -102,34 +110,45 @@ def _rename(rest: str, kind: str, key: str) -> str:
     return f'{name}.{_rename(tail, child_kind, key)}'
 
 
-def convert_key(key: str, c3k_layers=frozenset()) -> str:
-    """Map one Ultralytics key ``model.<i>.<...>`` to this repo's name (raises KeyError if unknown).
-
-    ``c3k_layers`` holds the C3k2 layer indices whose blocks are C3k (see :func:`find_c3k_layers`).
-    """
+def convert_key(key: str, block_kinds: Mapping[int, str] = None) -> str:
+    """Map one Ultralytics key ``model.<i>.<...>`` to this repo's name (raises KeyMappingError if
+    unknown). ``block_kinds``: the C3k2 layers whose blocks are C3k or YOLO26's attention block
+    (:func:`c3k2_block_kinds`); the others hold Bottlenecks."""
     match = re.match(r'^model\.(\d+)\.(.+)$', key)
     if not match or int(match.group(1)) not in LAYER_MAP:
-        raise KeyMappingError(f'no mapping for {key!r}: not a YOLO11 detection layer')
+        raise KeyMappingError(f'no mapping for {key!r}: not a YOLO11/YOLO26 detection layer')
     layer = int(match.group(1))
     prefix, kind = LAYER_MAP[layer]
-    if kind == 'c3k2':  # its blocks are C3k or Bottleneck: decided per layer, not per key
-        kind = 'c3k2_c3k' if layer in c3k_layers else 'c3k2_bottleneck'
+    if kind == 'c3k2':  # its blocks are C3k, attention or Bottleneck: decided per layer, not per key
+        kind = f'c3k2_{(block_kinds or {}).get(layer, "bottleneck")}'
     return f'{prefix}.{_rename(match.group(2), kind, key)}'
 
 
-def find_c3k_layers(keys) -> frozenset:
-    """C3k2 layers whose blocks are C3k: they have ``model.<i>.m.<j>.cv3``."""
-    return frozenset(
-        int(m.group(1)) for m in (re.match(r'^model\.(\d+)\.m\.\d+\.cv3\.', k) for k in keys) if m)
+def c3k2_block_kinds(keys) -> dict:
+    """C3k2 layer -> the kind of its blocks when not a Bottleneck: ``c3k`` (``model.<i>.m.<j>.cv3``)
+    or ``attn`` (``model.<i>.m.<j>.1.attn``)."""
+    kinds = {}
+    for key in keys:
+        m = re.match(r'^model\.(\d+)\.m\.\d+\.(cv3|1\.attn)\.', key)
+        if m:
+            kinds[int(m.group(1))] = 'c3k' if m.group(2) == 'cv3' else 'attn'
+    return kinds
+
+
+def family_of(keys) -> str:
+    """``yolo26`` (its head has the one-to-one branch) or ``yolo11``."""
+    return 'yolo26' if any(k.startswith(f'model.{DETECT_LAYER}.one2one_') for k in keys) else 'yolo11'
 
 
 def convert_state_dict(src: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
-    """Ultralytics YOLO11 ``DetectionModel.state_dict()`` -> state dict of this repo's YOLO11 detector.
+    """Ultralytics YOLO11 or YOLO26 ``DetectionModel.state_dict()`` -> state dict of this repo's
+    detector of the same family.
 
-    Half-precision tensors (Ultralytics saves its models in fp16) become fp32. Raises ``KeyError`` for a
-    key it cannot map and ``ValueError`` when the DFL weight is not ``arange(reg_max)``.
+    Half-precision tensors (Ultralytics saves its models in fp16) become fp32. Raises
+    ``KeyMappingError`` for a key it cannot map and ``CheckpointError`` when the DFL weight is not
+    ``arange(reg_max)``.
     """
-    c3k_layers = find_c3k_layers(src)
+    block_kinds = c3k2_block_kinds(src)
     out = OrderedDict()
     for key, value in src.items():
         if key == DFL_KEY:
@@ -137,7 +156,7 @@ def convert_state_dict(src: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, tor
             if not torch.equal(value.float(), expected):
                 raise CheckpointError(f'{key} is not arange({value.numel()}); it cannot become the fixed proj buffer')
             continue
-        out[convert_key(key, c3k_layers)] = value.float() if value.dtype == torch.float16 else value
+        out[convert_key(key, block_kinds)] = value.float() if value.dtype == torch.float16 else value
     return out
 
 
@@ -156,7 +175,8 @@ def compare_state_dicts(converted: Mapping[str, torch.Tensor],
 
 
 def infer_scale(src: Mapping[str, torch.Tensor], scales: Mapping) -> Tuple[str, int]:
-    """(scale name, num_classes) of an Ultralytics YOLO11 state dict, from its shapes.
+    """(scale name, num_classes) of an Ultralytics YOLO11 or YOLO26 state dict, from its shapes
+    (the two share the scale table).
 
     ``scales`` is the table of ``configs/_base_/yolo11_scales.py`` (name -> scaling arguments).
 
@@ -167,10 +187,10 @@ def infer_scale(src: Mapping[str, torch.Tensor], scales: Mapping) -> Tuple[str, 
         stem = src['model.0.conv.weight'].shape[0]
         num_classes = src[f'model.{DETECT_LAYER}.cv3.0.2.weight'].shape[0]
     except KeyError as e:
-        raise KeyMappingError(f'not a YOLO11 detection state dict: no {e}') from None
+        raise KeyMappingError(f'not a YOLO11/YOLO26 detection state dict: no {e}') from None
     blocks = len({k.split('.')[3] for k in src if k.startswith('model.2.m.')})
     for name, f in scales.items():
         if (yolo11_channels(64, f['widen_factor'], f['max_channels']) == stem
                 and make_round(2, f['deepen_factor']) == blocks):
             return name, num_classes
-    raise CheckpointError(f'no YOLO11 scale has a {stem}-channel stem and {blocks} blocks in layer 2')
+    raise CheckpointError(f'no YOLO scale has a {stem}-channel stem and {blocks} blocks in layer 2')

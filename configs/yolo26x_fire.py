@@ -1,0 +1,3 @@
+# YOLO26x on the fire data.
+_base_ = ['./_base_/fire.py', './_base_/lines/yolo26.py']
+model = _base_.line.x
