@@ -116,6 +116,12 @@ def parse_args(argv=None):
     p.add_argument('--train-only', action='store_true',
                    help='with --train-data: only train (cached in the work dir) and print the '
                    'mAP; a later run without it measures speed and reuses those runs')
+    p.add_argument('--reference-onnx', nargs='+', default=[], metavar='LABEL=PATH',
+                   help='ONNX files made elsewhere (e.g. Ultralytics\' own export, input `images` at --img-size) '
+                   'timed in the same rounds as the --reference-scale models, in the exported backends')
+    p.add_argument('--reference-scale', default='n', choices=list('nsmlx'))
+    p.add_argument('--baseline', default='yolo11', choices=list(LINES),
+                   help='the line each verdict sentence compares with (of the same scale)')
     p.add_argument('--worker', default=None, help=argparse.SUPPRESS)  # internal: one config
     p.add_argument('--worker-out', default=None, help=argparse.SUPPRESS)
     p.add_argument('--worker-backends', nargs='*', default=None, help=argparse.SUPPRESS)
@@ -153,6 +159,9 @@ def main(argv=None):
         return result
     if args.train_only and not args.train_data:
         cli.die('--train-only needs --train-data DATA_YAML')
+    for ref in args.reference_onnx:
+        if '=' not in ref or not osp.isfile(ref.split('=', 1)[1]):
+            cli.die(f'--reference-onnx {ref!r}: give LABEL=PATH of an existing ONNX file')
     if args.train_data:
         load_data_config(args.train_data)  # a bad yaml fails now, not after the speed part
     os.makedirs(args.work_dir, exist_ok=True)
@@ -173,11 +182,14 @@ def main(argv=None):
         if not args.train_only:
             print(f'batch-1 latency, {args.iters} interleaved rounds ...', flush=True)
             same_scale = [m for m in models if m['scale'] == scale]
+            references = dict(r.split('=', 1) for r in args.reference_onnx) if scale == args.reference_scale else {}
             latency = interleaved_latency([m['config'] for m in same_scale],
-                                          main_variants(args.backends), args)
+                                          main_variants(args.backends), args, references)
             for m in same_scale:
                 for key, value in latency[m['config']].items():
                     m['speed'].setdefault(key, {}).update(value)
+            models += [dict(config=path, label=label, line='reference', scale=scale, speed=latency[label])
+                       for label, path in references.items()]
     search_rows = []
     if args.search and not args.train_only:
         quick = copy.copy(args)

@@ -37,16 +37,15 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
-import importlib.util
 import json
-import os
 import pickletools
-import socket
 import sys
 import zipfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _reference_common as common  # noqa: E402
+
 NC = 2
 
 # The smallest widths that keep the yolo11.yaml / yolo26.yaml layer lists.
@@ -110,16 +109,6 @@ ARCH = {
 }
 
 
-def check_sandbox() -> None:
-    """Refuse to run unless offline and only loopback is visible."""
-    if os.environ.get('YOLO_OFFLINE', '').lower() != 'true':
-        sys.exit('set YOLO_OFFLINE=true and run under `unshare -n`')
-    names = sorted(name for _, name in socket.if_nameindex())
-    if names != ['lo']:
-        sys.exit(f'network interfaces {names} are visible; '
-                 'run under `unshare -n` (private network namespace)')
-
-
 def yaml_text(arch, scale):
     a = ARCH[arch]
     depth, width, max_ch = scale
@@ -141,22 +130,6 @@ def yaml_text(arch, scale):
         *('  - ' + row.format(**fmt) for row in HEAD),
     ]
     return '\n'.join(lines) + '\n'
-
-
-def load_module(rel_path):
-    path = REPO_ROOT / rel_path
-    spec = importlib.util.spec_from_file_location(path.stem + '_sw', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def state_dict_sha256(sd):
-    h = hashlib.sha256()
-    for key, tensor in sd.items():
-        h.update(key.encode('utf-8'))
-        h.update(tensor.contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def pickle_globals(pt_path):
@@ -190,7 +163,7 @@ def main(argv=None):
         required=True,
         help='output folder (tests/fixtures/ultralytics_files)')
     args = parser.parse_args(argv)
-    check_sandbox()
+    common.check_sandbox()
     import torch
     import ultralytics
     from ultralytics import YOLO
@@ -208,13 +181,9 @@ def main(argv=None):
 
     yolo = YOLO(str(yaml_path), task='detect')
     model = yolo.model
-    sw = load_module(var['synthetic'])
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    dtypes = {
-        k: str(v.dtype).removeprefix('torch.')
-        for k, v in model.state_dict().items()
-    }
-    synthetic = sw.synthetic_state_dict(shapes, dtypes, seed=sw.DEFAULT_SEED)
+    sw_path = common.REPO_ROOT / var['synthetic']
+    sw = common.load_module(sw_path.stem + '_sw', sw_path)
+    synthetic = common.synthetic_for(model, sw, sw.DEFAULT_SEED)
     model.load_state_dict(synthetic, strict=True)
 
     if var['writer'] == 'YOLO.save':
@@ -278,12 +247,11 @@ def main(argv=None):
                             for k, v in ckpt.items()},
         'model_class': type_name(saved),
         'model_yaml': saved.yaml,
-        'num_params': int(sum(p.numel() for p in saved.parameters())),
+        'num_params': common.n_params(saved),
         'num_state_dict_entries': len(sd),
-        'state_dict_sha256': state_dict_sha256(sd),
+        'state_dict_sha256': common.state_dict_sha256(sd),
         'state_dict': [[k, list(v.shape),
-                        str(v.dtype).removeprefix('torch.')]
-                       for k, v in sd.items()],
+                        common.dtype_name(v.dtype)] for k, v in sd.items()],
         'pickle_globals': pickle_globals(pt_path),
     })
     json_path = out / f'{arch}_tiny_{version}.json'

@@ -26,20 +26,17 @@ What it writes (described in detail in <out>/README.md):
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import hashlib
-import importlib.util
 import json
-import os
-import platform
-import socket
 import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_DIR = REPO_ROOT / 'tests' / 'fixtures' / 'yolo26_reference'
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _reference_common as common  # noqa: E402
+
+ARCH = 'yolo26'
+FIXTURE_DIR = common.REPO_ROOT / 'tests' / 'fixtures' / 'yolo26_reference'
 SYNTHETIC_WEIGHTS_PY = FIXTURE_DIR / 'synthetic_weights.py'
 
 COMMAND = ('YOLO_OFFLINE=true unshare -n /opt/ul26-venv/bin/python '
@@ -137,172 +134,8 @@ EPOCH_SETTINGS = [('epoch0', 0), ('epoch50', 50)]
 LOSS_EPOCHS = 100
 
 
-def check_sandbox() -> None:
-    """Refuse to run unless offline and only loopback is visible."""
-    if os.environ.get('YOLO_OFFLINE', '').lower() != 'true':
-        sys.exit('set YOLO_OFFLINE=true and run under `unshare -n`')
-    names = sorted(name for _, name in socket.if_nameindex())
-    if names != ['lo']:
-        sys.exit(f'network interfaces {names} are visible; '
-                 'run under `unshare -n` (private network namespace)')
-
-
-def load_synthetic_weights_module():
-    spec = importlib.util.spec_from_file_location('yolo26_synthetic_weights',
-                                                  SYNTHETIC_WEIGHTS_PY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def fixed_image(shape, seed):
-    """Uniform 8-bit noise / 255, like a normalized image (compresses well)."""
-    import torch
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randint(
-        0, 256, shape, generator=gen, dtype=torch.int64).float() / 255.0
-
-
 def build_model(scale):
-    from ultralytics.nn.tasks import DetectionModel
-    return DetectionModel(f'yolo26{scale}.yaml', nc=NC, verbose=False)
-
-
-def dtype_name(dtype) -> str:
-    return str(dtype).removeprefix('torch.')
-
-
-def state_dict_sha256(sd):
-    """sha256 of key names and raw tensor bytes, in order."""
-    h = hashlib.sha256()
-    for key, tensor in sd.items():
-        h.update(key.encode('utf-8'))
-        h.update(tensor.contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def load_synthetic(model, sw, seed):
-    """Load the synthetic state dict (strict); return its sha256."""
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    dtypes = {k: dtype_name(v.dtype) for k, v in model.state_dict().items()}
-    sd = sw.synthetic_state_dict(shapes, dtypes, seed=seed)
-    model.load_state_dict(sd, strict=True)
-    return state_dict_sha256(sd)
-
-
-def n_params(module):
-    return int(sum(p.numel() for p in module.parameters()))
-
-
-def layer_out_channels(model):
-    """Output channels of every layer (hooks, small dummy input)."""
-    import torch
-    out = {}
-    hooks = [
-        m.register_forward_hook(lambda mod, inp, o, i=i: out.__setitem__(
-            i, o.shape[1] if torch.is_tensor(o) else None))
-        for i, m in enumerate(model.model)
-    ]
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, 3, 64, 64))
-    for h in hooks:
-        h.remove()
-    return out
-
-
-def act_name(conv_module):
-    return type(conv_module.act).__name__
-
-
-def psa_block_info(blk):
-    a = blk.attn
-    return {
-        'c': a.qkv.conv.in_channels,
-        'num_heads': a.num_heads,
-        'head_dim': a.head_dim,
-        'key_dim': a.key_dim,
-        'scale': a.scale,
-        'qkv_out_channels': a.qkv.conv.out_channels,
-        'qkv_per_head_split_[q,k,v]': [a.key_dim, a.key_dim, a.head_dim],
-        'pe_groups': a.pe.conv.groups,
-        'ffn_channels': [f.conv.out_channels for f in blk.ffn],
-        'shortcut': bool(blk.add),
-    }
-
-
-def describe_layer(i, m, out_channels):
-    """Plain facts about layer ``model.model[i]`` for the converter author."""
-    import torch
-    from ultralytics.nn.modules.block import C2PSA, SPPF, Bottleneck, C3k, C3k2, PSABlock
-    from ultralytics.nn.modules.conv import Concat, Conv
-    from ultralytics.nn.modules.head import Detect
-    info = {
-        'i': i,
-        'from': m.f,
-        'type': m.type,
-        'class': type(m).__name__,
-        'params': n_params(m),
-        'out_channels': out_channels.get(i),
-    }
-    if isinstance(m, Conv):
-        c = m.conv
-        info.update(
-            in_channels=c.in_channels,
-            kernel=c.kernel_size[0],
-            stride=c.stride[0],
-            groups=c.groups,
-            act=act_name(m))
-    elif isinstance(m, C3k2):
-        inner = m.m[0]
-        attn = isinstance(inner, torch.nn.Sequential)
-        info.update(
-            in_channels=m.cv1.conv.in_channels,
-            hidden_c=m.c,
-            n=len(m.m),
-            attn=attn,
-            c3k=isinstance(inner, C3k),
-            inner_class=('Sequential(Bottleneck, PSABlock)'
-                         if attn else type(inner).__name__))
-        if attn:
-            bott, psa = inner[0], inner[1]
-            assert isinstance(bott, Bottleneck) and isinstance(psa, PSABlock)
-            info.update(
-                bottleneck_hidden=bott.cv1.conv.out_channels,
-                bottleneck_kernels=[
-                    bott.cv1.conv.kernel_size[0], bott.cv2.conv.kernel_size[0]
-                ],
-                bottleneck_add=bool(bott.add),
-                psa=psa_block_info(psa))
-        elif isinstance(inner, C3k):
-            info.update(
-                c3k_hidden=inner.cv1.conv.out_channels,
-                c3k_n=len(inner.m),
-                c3k_bottleneck_add=bool(inner.m[0].add))
-        elif isinstance(inner, Bottleneck):
-            info.update(
-                bottleneck_hidden=inner.cv1.conv.out_channels,
-                bottleneck_add=bool(inner.add))
-    elif isinstance(m, SPPF):
-        info.update(
-            in_channels=m.cv1.conv.in_channels,
-            hidden_c=m.cv1.conv.out_channels,
-            pool_k=m.m.kernel_size,
-            n=m.n,
-            shortcut=bool(m.add),
-            cv1_act=act_name(m.cv1),
-            cv2_act=act_name(m.cv2),
-            cv2_in_channels=m.cv2.conv.in_channels)
-    elif isinstance(m, C2PSA):
-        info.update(
-            in_channels=m.cv1.conv.in_channels, hidden_c=m.c, n=len(m.m))
-    elif isinstance(m, Concat):
-        info.update(dim=m.d)
-    elif isinstance(m, Detect):
-        info.update(in_channels=[seq[0].conv.in_channels for seq in m.cv2])
-    elif type(m).__name__ == 'Upsample':
-        info.update(scale_factor=m.scale_factor, mode=m.mode)
-    return info
+    return common.build_model(ARCH, scale, NC)
 
 
 def detect_info(model):
@@ -328,14 +161,9 @@ def detect_info(model):
             list(det.cv2.parameters()) + list(det.cv3.parameters()),
             list(det.one2one_cv2.parameters()) +
             list(det.one2one_cv3.parameters())))
+    n_params = common.n_params
     return dict(
-        nc=det.nc,
-        reg_max=det.reg_max,
-        no=det.no,
-        nl=det.nl,
-        ch=[seq[0].conv.in_channels for seq in det.cv2],
-        c2=det.cv2[0][0].conv.out_channels,
-        c3=det.cv3[0][0][1].conv.out_channels,
+        **common.detect_basics(det),
         box_out_channels=det.cv2[0][-1].out_channels,
         stride=[float(s) for s in det.stride],
         has_one2one_branch=getattr(det, 'one2one_cv2', None) is not None,
@@ -351,34 +179,6 @@ def detect_info(model):
         cls_bias_init_by_ultralytics=cls_bias)
 
 
-def c2psa_info(model):
-    from ultralytics.nn.modules.block import C2PSA
-    return [
-        dict(
-            layer=i,
-            c1=m.cv1.conv.in_channels,
-            c=m.c,
-            n=len(m.m),
-            blocks=[psa_block_info(blk) for blk in m.m])
-        for i, m in enumerate(model.model) if isinstance(m, C2PSA)
-    ]
-
-
-def bn_settings(model):
-    import torch
-    return sorted({(m.eps, m.momentum)
-                   for m in model.modules()
-                   if isinstance(m, torch.nn.BatchNorm2d)})
-
-
-def thop_version():
-    try:
-        from importlib.metadata import version
-        return version('ultralytics-thop')
-    except Exception:  # noqa: BLE001
-        return None
-
-
 def structure_record(scale, sw, seed):
     """Architecture facts of one scale (weights do not matter here)."""
     from ultralytics.utils.torch_utils import get_flops
@@ -386,10 +186,7 @@ def structure_record(scale, sw, seed):
     model = build_model(scale)
     det = detect_info(model)
     sd = model.state_dict()
-    params = list(model.parameters())
-    num_params = int(sum(p.numel() for p in params))
-    num_trainable = int(sum(p.numel() for p in params if p.requires_grad))
-    num_modules = len(list(model.modules()))
+    num_params, num_trainable, num_modules = common.param_counts(model)
     num_leaf = sum(1 for m in model.modules() if len(m._modules) == 0)
     keys_before = list(model.state_dict())
     gflops = float(get_flops(model, 640))
@@ -399,16 +196,14 @@ def structure_record(scale, sw, seed):
     fused = copy.deepcopy(model).eval()
     fused.end2end = True
     fused.fuse(verbose=False)
-    fused_params = n_params(fused)
+    fused_params = common.n_params(fused)
     fused_gflops = float(get_flops(fused, 640))
     del fused
-    out_ch = layer_out_channels(model)
-    layers = [describe_layer(i, m, out_ch) for i, m in enumerate(model.model)]
-    layer_params = [layer['params'] for layer in layers]
+    layers, layer_params = common.describe_layers(model, yolo26=True)
     # Loading also checks that the synthetic state dict fits (strict).
-    sd_sha256 = load_synthetic(model, sw, seed)
-    depth, width, max_ch = model.yaml['scales'][scale]
+    sd_sha256 = common.load_synthetic(model, sw, seed)
     exp_params, exp_grads, exp_layers, exp_gflops = YAML_SUMMARY[scale]
+    thop_version = common.thop_version()
     checks = {
         'num_params == yaml': num_params == exp_params,
         'num_trainable == yaml': num_trainable == exp_grads,
@@ -419,18 +214,14 @@ def structure_record(scale, sw, seed):
         'one2one init == one2many init (deepcopy)':
         det['one2one_init_equals_one2many'],
     }
-    if thop_version() == THOP_VERSION_FOR_GFLOPS:
+    if thop_version == THOP_VERSION_FOR_GFLOPS:
         checks[f'gflops == thop {THOP_VERSION_FOR_GFLOPS} reference'] = (
             abs(gflops - GFLOPS_THOP_223[scale]) < 1e-4)
     if scale == 'n':
         checks['per-layer params == reference'] = (
             layer_params == N_LAYER_PARAMS)
     rec = dict(
-        scale=scale,
-        yaml_file=f'yolo26{scale}.yaml',
-        depth_multiple=depth,
-        width_multiple=width,
-        max_channels=max_ch,
+        **common.scale_facts(model, ARCH, scale),
         yaml_end2end=model.yaml.get('end2end'),
         yaml_reg_max=model.yaml.get('reg_max'),
         nc=NC,
@@ -440,25 +231,14 @@ def structure_record(scale, sw, seed):
         num_modules=num_modules,
         num_leaf_modules=num_leaf,
         gflops_640=gflops,
-        thop_version=thop_version(),
+        thop_version=thop_version,
         fused_end2end_params=fused_params,
         fused_end2end_gflops_640=fused_gflops,
-        yaml_summary=dict(
-            params=exp_params,
-            gradients=exp_grads,
-            layers=exp_layers,
-            gflops=exp_gflops),
+        yaml_summary=common.yaml_summary_facts(YAML_SUMMARY[scale]),
         round_gflops_equals_yaml=round(gflops, 1) == exp_gflops,
         checks=checks,
-        bn_eps_momentum=bn_settings(model),
-        detect=det,
-        c2psa=c2psa_info(model),
-        layers=layers,
-        num_state_dict_entries=len(sd),
-        synthetic_seed=seed,
-        synthetic_state_dict_sha256=sd_sha256,
-        state_dict=[[k, list(v.shape), dtype_name(v.dtype)]
-                    for k, v in sd.items()])
+        **common.weights_facts(
+            model, det, layers, sd, seed, sd_sha256, yolo26=True))
     status = 'OK' if all(checks.values()) else checks
     print(f'[{scale}] params {num_params:,} leaf modules {num_leaf} '
           f'GFLOPs {gflops:.3f} (fused e2e {fused_params:,} / '
@@ -501,21 +281,14 @@ def eval_record(scale, sw, seed, image):
     import torch
     from ultralytics.utils.nms import non_max_suppression
     model = build_model(scale)
-    load_synthetic(model, sw, seed)
+    common.load_synthetic(model, sw, seed)
     model.eval()
     det = model.model[-1]
     assert not model.end2end  # 8.4.190 default: one-to-many inference
-    inner = {}
-    hooks = [
-        model.model[i].register_forward_hook(
-            lambda mod, inp, out, i=i: inner.__setitem__(i, out.clone()))
-        for i in FEATURE_LAYERS[scale]
-    ]
     # 1) Default eval path (end2end off): decoded one-to-many, xywh.
-    with torch.no_grad():
+    with common.recorded_outputs(model, FEATURE_LAYERS[scale]) as inner, \
+            torch.no_grad():
         y_o2m, preds = model(image.clone())
-    for h in hooks:
-        h.remove()
     feats = preds['one2many']['feats']
     level_shapes = [tuple(f.shape[2:]) for f in feats]
     arrays = {'input': image.numpy()}
@@ -541,9 +314,7 @@ def eval_record(scale, sw, seed, image):
             assert torch.equal(d, f), (br, name)
             arrays[f'raw_{br}_{name}'] = d.numpy()
     arrays['y_one2many_xywh'] = y_o2m.numpy()
-    # anchors in grid units (x + 0.5, y + 0.5) and strides, (A, 2) / (A,)
-    arrays['anchor_points'] = det.anchors.T.contiguous().numpy()
-    arrays['stride_tensor'] = det.strides.reshape(-1).numpy()
+    arrays.update(common.anchor_arrays(det))
     # 2) End-to-end path (what nms=False / the e2e export select).
     model.end2end = True
     e2e = {}
@@ -570,40 +341,31 @@ def eval_record(scale, sw, seed, image):
     # 3) One-to-many + NMS, Ultralytics' default predict/val path (nms=None).
     nms_counts = {}
     for tag, conf, multi_label in NMS_SETTINGS:
-        out = non_max_suppression(
-            y_o2m.clone(),
-            conf_thres=conf,
-            iou_thres=NMS_IOU,
-            multi_label=multi_label,
-            max_det=NMS_MAX_DET,
-            max_time_img=60.0)[0]
+        out = common.nms(non_max_suppression, y_o2m, conf, NMS_IOU,
+                         multi_label, NMS_MAX_DET)
         arrays[f'nms_one2many_{tag}'] = out.numpy().astype('float32')
         nms_counts[tag] = len(out)
     # Conditioning: distance of float32 from float64, same weights and input.
-    model64 = copy.deepcopy(model).double()
+    model64, (y64, preds64) = common.float64_rerun(model, image)
     with torch.no_grad():
-        y64, preds64 = model64(image.clone().double())
         model64.end2end = True
         dets64, _ = model64(image.clone().double())
         y_o2o64 = model64.model[-1]._inference(preds64['one2one'])
+    diff = common.max_abs_diff
     raw_diff = max(
-        float((preds[br][k].double() - preds64[br][k]).abs().max())
+        diff(preds[br][k], preds64[br][k])
         for br in BRANCHES for k in ('boxes', 'scores'))
     e2e300 = e2e['maxdet300'].double()
     fp64_diff = dict(
         raw=raw_diff,
-        y_one2many_boxes=float((y_o2m[:, :4].double() - y64[:, :4]).abs().max()),
-        y_one2many_scores=float((y_o2m[:, 4:].double() -
-                                 y64[:, 4:]).abs().max()),
-        y_one2one_boxes=float((y_o2o[:, :4].double() -
-                               y_o2o64[:, :4]).abs().max()),
-        y_one2one_scores=float((y_o2o[:, 4:].double() -
-                                y_o2o64[:, 4:]).abs().max()),
+        y_one2many_boxes=diff(y_o2m[:, :4], y64[:, :4]),
+        y_one2many_scores=diff(y_o2m[:, 4:], y64[:, 4:]),
+        y_one2one_boxes=diff(y_o2o[:, :4], y_o2o64[:, :4]),
+        y_one2one_scores=diff(y_o2o[:, 4:], y_o2o64[:, 4:]),
         e2e_maxdet300_same_rows=bool(
             torch.equal(e2e300[0, :, 5], dets64[0, :, 5])
-            and float((e2e300[0, :, :4] - dets64[0, :, :4]).abs().max()) <
-            1e-2),
-        e2e_maxdet300_max_abs_diff=float((e2e300 - dets64).abs().max()))
+            and diff(e2e300[0, :, :4], dets64[0, :, :4]) < 1e-2),
+        e2e_maxdet300_max_abs_diff=diff(e2e300, dets64))
     scores_an = y_o2o[0, 4:].T.double()  # (A, nc)
     margins = {
         tag: topk_margins(scores_an, max_det, agnostic)
@@ -652,25 +414,15 @@ def eval_record(scale, sw, seed, image):
         'nms_one2many_num_detections': nms_counts,
         'float64_max_abs_diff': fp64_diff,
     }
-    for k, v in arrays.items():
-        assert v.dtype == np.float32, (k, v.dtype)
+    common.assert_float32(arrays)
     print(f'[{scale} eval] e2e {summary["e2e_shapes"]} '
           f'anchors>0.25 {summary["anchors_with_max_score_over_0.25"]} '
           f'nms {nms_counts} margins {margins} fp64 {fp64_diff}')
     return arrays, summary
 
 
-def loss_targets(rows):
-    import torch
-    gt = torch.tensor(rows, dtype=torch.float32)
-    return {'batch_idx': gt[:, 0], 'cls': gt[:, 1:2], 'bboxes': gt[:, 2:6]}
-
-
 class AssignerTap:
     """Records the inputs/outputs of one TaskAlignedAssigner call."""
-
-    NAMES = ('target_labels', 'target_bboxes', 'target_scores', 'fg_mask',
-             'target_gt_idx')
 
     def __init__(self, assigner):
         self.assigner = assigner
@@ -728,7 +480,7 @@ class AssignerTap:
         # The loss divides target_bboxes afterwards: keep copies.
         self.out.update(
             {n: t.detach().clone()
-             for n, t in zip(self.NAMES, out)})
+             for n, t in zip(common.ASSIGNER_OUTPUTS, out)})
 
 
 def set_epoch(criterion, updates):
@@ -751,17 +503,13 @@ def loss_record(sw, seed):
     """Train-mode forward of yolo26n on a fixed batch, and its E2ELoss."""
     import numpy as np
     import torch
-    from ultralytics.cfg import get_cfg
     from ultralytics.utils.loss import E2ELoss
     model = build_model(LOSS_SCALE)
-    load_synthetic(model, sw, seed)
     # default.yaml hyperparameters: box=7.5, cls=0.5, dfl=1.5 (the L1 gain
     # for reg_max=1); epochs sets the branch-weight schedule.
-    model.args = get_cfg(overrides={'epochs': LOSS_EPOCHS})
-    images = fixed_image(LOSS_SHAPE, LOSS_INPUT_SEED)
-    model.train()  # BN uses batch statistics
-    with torch.no_grad():
-        preds = model(images.clone())
+    images, preds = common.train_forward(
+        model, sw, seed, LOSS_SHAPE, LOSS_INPUT_SEED,
+        cfg_overrides={'epochs': LOSS_EPOCHS})
     assert set(preds) == set(BRANCHES)
     feat_shapes = [list(f.shape) for f in preds['one2many']['feats']]
     # Compute the loss from the float32 arrays exactly as saved, with
@@ -783,20 +531,11 @@ def loss_record(sw, seed):
             for br in BRANCHES
         }
 
-    batch = loss_targets(LOSS_GT)
-    arrays['gt_batch_idx'] = batch['batch_idx'].numpy()
-    arrays['gt_cls'] = batch['cls'].numpy()
-    arrays['gt_bboxes_xywhn'] = batch['bboxes'].numpy()
-    keep_img0 = batch['batch_idx'] == 0
-    only_img0 = {k: v[keep_img0] for k, v in batch.items()}
-    dtypes = dict(
-        fg_mask=bool,
-        target_gt_idx=np.int64,
-        target_labels=np.int64,
-        target_bboxes=np.float32,
-        target_scores=np.float32,
-        mask_in_gts=bool,
-        mask_in_gts_without_small_box_rule=bool)
+    batch = common.loss_targets(LOSS_GT)
+    arrays.update(common.gt_arrays(batch))
+    only_img0 = common.only_image0(batch)
+    dtypes = common.assigner_dtypes(
+        mask_in_gts=bool, mask_in_gts_without_small_box_rule=bool)
     cases = {}
     for case, b in (('all', batch), ('img1_empty', only_img0)):
         criterion = E2ELoss(model)
@@ -915,10 +654,8 @@ def loss_record(sw, seed):
               f'candidates o2o {case_rec["one2one"]["candidates_per_gt"]} '
               f'(no rule {case_rec["one2one"]["candidates_per_gt_without_small_box_rule"]})')
     summary = {
-        'scale': LOSS_SCALE,
-        'images_shape': list(LOSS_SHAPE),
-        'images_seed': LOSS_INPUT_SEED,
-        'gt_rows_[img,cls,cx,cy,w,h]_normalized': [list(r) for r in LOSS_GT],
+        **common.loss_summary_head(LOSS_SCALE, LOSS_SHAPE, LOSS_INPUT_SEED,
+                                   LOSS_GT),
         'hyp': dict(
             box=model.args.box,
             cls=model.args.cls,
@@ -942,143 +679,33 @@ def loss_record(sw, seed):
     return arrays, summary
 
 
-def versions():
-    import numpy
-    import torch
-    import torchvision
-    import ultralytics
-    return {
-        'ultralytics': ultralytics.__version__,
-        'torch': torch.__version__,
-        'torchvision': torchvision.__version__,
-        'numpy': numpy.__version__,
-        'ultralytics-thop': thop_version(),
-        'python': platform.python_version(),
-    }
-
-
-def _format_json(obj, indent=0):
-    """Indented JSON; a value whose one-line form is short stays inline."""
-    flat = json.dumps(obj)
-    if indent > 0 and len(flat) <= 250:
-        return flat
-    pad = ' ' * (indent + 1)
-    if isinstance(obj, dict):
-        items = [
-            f'{pad}{json.dumps(k)}: {_format_json(v, indent + 1)}'
-            for k, v in obj.items()
-        ]
-        return '{\n' + ',\n'.join(items) + '\n' + ' ' * indent + '}'
-    if isinstance(obj, list):
-        items = [pad + _format_json(v, indent + 1) for v in obj]
-        return '[\n' + ',\n'.join(items) + '\n' + ' ' * indent + ']'
-    return flat
-
-
-def write_json(path, obj):
-    text = _format_json(obj) + '\n'
-    assert json.loads(text) == json.loads(json.dumps(obj))
-    path.write_text(text)
-
-
 def build_manifest(sw, seed, structures, eval_summaries, loss_summary):
-    synthetic = dict(
-        module='tests/fixtures/yolo26_reference/synthetic_weights.py',
-        seed=seed,
-        weight_gains=[list(r) for r in sw.WEIGHT_GAINS])
-    synthetic['bias_shifts_[regex,constant,per_element_slope]'] = [
-        list(r) for r in sw.BIAS_SHIFTS
-    ]
+    synthetic = common.synthetic_weights_record(
+        'tests/fixtures/yolo26_reference/synthetic_weights.py', sw, seed,
+        'per_element_slope')
     evaluation = dict(
-        input_shape=list(EVAL_SHAPE),
-        input=(f'torch.randint(0, 256, {list(EVAL_SHAPE)}, '
-               f'generator=manual_seed({EVAL_INPUT_SEED})) / 255'),
+        **common.eval_input_record(EVAL_SHAPE, EVAL_INPUT_SEED),
         e2e_settings={
             tag: dict(max_det=md, agnostic_nms=ag)
             for tag, md, ag in E2E_SETTINGS
         },
-        nms_settings={
-            tag: dict(
-                conf_thres=conf,
-                iou_thres=NMS_IOU,
-                multi_label=ml,
-                max_det=NMS_MAX_DET,
-                agnostic=False,
-                max_nms=30000,
-                max_wh=7680)
-            for tag, conf, ml in NMS_SETTINGS
-        },
+        nms_settings=common.nms_settings_record(NMS_SETTINGS, NMS_IOU,
+                                                NMS_MAX_DET),
         feature_layers={k: list(v)
                         for k, v in FEATURE_LAYERS.items()},
         results=eval_summaries)
     keys = ('num_params', 'num_trainable', 'num_modules', 'num_leaf_modules',
             'gflops_640', 'fused_end2end_params', 'fused_end2end_gflops_640',
             'checks')
-    structure = {
-        scale: {k: rec[k]
-                for k in keys}
-        for scale, rec in structures.items()
-    }
-    return dict(
-        generator='tools/reference/make_yolo26_fixtures.py',
-        command=COMMAND,
-        versions=versions(),
-        synthetic_weights=synthetic,
-        eval=evaluation,
-        loss=loss_summary,
-        structure=structure)
+    return common.manifest_record('tools/reference/make_yolo26_fixtures.py',
+                                  COMMAND, synthetic, evaluation,
+                                  loss_summary, structures, keys)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument(
-        '--out',
-        type=Path,
-        required=True,
-        help='output folder (tests/fixtures/yolo26_reference)')
-    parser.add_argument(
-        '--seed',
-        type=int,
-        default=None,
-        help='synthetic-weight seed (default: synthetic_weights.DEFAULT_SEED)')
-    parser.add_argument(
-        '--scales',
-        default=SCALES,
-        help='scales for the structure files (default: nsmlx)')
-    args = parser.parse_args(argv)
-
-    check_sandbox()
-    import numpy as np
-    import torch
-    torch.use_deterministic_algorithms(True)
-    sw = load_synthetic_weights_module()
-    seed = sw.DEFAULT_SEED if args.seed is None else args.seed
-    args.out.mkdir(parents=True, exist_ok=True)
-    t_start = time.time()
-
-    structures = {}
-    for scale in args.scales:
-        structures[scale] = structure_record(scale, sw, seed)
-        write_json(args.out / f'yolo26{scale}_structure.json',
-                   structures[scale])
-
-    eval_summaries = {}
-    image = fixed_image(EVAL_SHAPE, EVAL_INPUT_SEED)
-    for scale in EVAL_SCALES:
-        arrays, eval_summaries[scale] = eval_record(scale, sw, seed, image)
-        np.savez_compressed(args.out / f'yolo26{scale}_eval.npz', **arrays)
-
-    arrays, loss_summary = loss_record(sw, seed)
-    np.savez_compressed(args.out / f'yolo26{LOSS_SCALE}_loss.npz', **arrays)
-
-    manifest = build_manifest(sw, seed, structures, eval_summaries,
-                              loss_summary)
-    write_json(args.out / 'manifest.json', manifest)
-    failed = {
-        scale: [k for k, ok in rec['checks'].items() if not ok]
-        for scale, rec in structures.items()
-    }
-    failed = {scale: f for scale, f in failed.items() if f}
+    out, structures, eval_summaries, loss_summary, seconds = common.generate(
+        sys.modules[__name__], argv)
+    failed = common.failed_checks(structures)
     eval_failed = [
         scale for scale, s in eval_summaries.items()
         if not s['float64_max_abs_diff']['e2e_maxdet300_same_rows']
@@ -1086,10 +713,10 @@ def main(argv=None):
     ties = not (loss_summary['all_gt_tie_free']
                 and loss_summary['assignment_same_in_float64'])
     too_big = [
-        p.name for p in args.out.iterdir()
+        p.name for p in out.iterdir()
         if p.is_file() and p.stat().st_size >= 1_000_000
     ]
-    print(f'done in {time.time() - t_start:.0f}s; '
+    print(f'done in {seconds:.0f}s; '
           f'failed checks: {failed or "none"}; '
           f'e2e not stable under float64: {eval_failed or "none"}; '
           f'files >= 1 MB: {too_big or "none"}; '

@@ -17,8 +17,8 @@ import time
 
 from ..config.loading import REPO_ROOT, load_config
 from ..deploy.detector import init_model
-from ..deploy.runtimes import SPEED_BACKENDS
-from ..deploy.speed_runners import build_runner
+from ..deploy.runtimes import SPEED_BACKENDS, runtime_of
+from ..deploy.speed_runners import build_file_runner, build_runner
 from ..errors import UserError
 from .logs import find_scalars, read_scalars
 from .spaces import PCONV, SEARCH_SPACE, placement_space
@@ -69,7 +69,7 @@ def measure_one(config, args, backends):
     return out
 
 
-def interleaved_latency(configs, variants, args):
+def interleaved_latency(configs, variants, args, references=None):
     """Batch-1 latency (ms: median, min, max) of every config x variant: per variant, the configs
     timed in ``--iters`` interleaved rounds after ``--warmup`` runs (``time_interleaved``: a slow
     spell of the machine touches all of them alike). One variant at a time, so that no other
@@ -77,8 +77,10 @@ def interleaved_latency(configs, variants, args):
     comparison that matters is between models in the same backend. ONNX Runtime's sessions run
     without spinning (``ort_session``): within a variant its sessions take turns too.
 
-    ``variants``: {key: (backend, device, build_runner() keyword arguments)}.
-    Returns {config: {key: {median_ms, min_ms, max_ms}}}."""
+    ``variants``: {key: (backend, device, build_runner() keyword arguments)}. ``references``:
+    {label: ONNX file} made elsewhere (e.g. Ultralytics' own export), timed in the same rounds in
+    the variants of an exported runtime.
+    Returns {config or label: {key: {median_ms, min_ms, max_ms}}}."""
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -95,12 +97,20 @@ def interleaved_latency(configs, variants, args):
                                     **kwargs)
                 if make is not None:
                     calls[(config, key)] = make(1)
+        for label, path in (references or {}).items():
+            for key, (backend, device, kwargs) in variants.items():
+                if runtime_of(backend) == 'pytorch' or set(kwargs) - {'ort_opt'}:
+                    continue
+                make = build_file_runner(path, backend, device, size, torch.get_num_threads(), tmpdir,
+                                         ort_spinning=False, **kwargs)
+                if make is not None:
+                    calls[(label, key)] = make(1)
         sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
         times = {}
         for key in variants:
             times.update(time_interleaved({ck: fn for ck, fn in calls.items() if ck[1] == key},
                                           args.iters, args.warmup, sync))
-    out = {config: {} for config in configs}
+    out = {name: {} for name in list(configs) + list(references or {})}
     for (config, key), (med, lo, hi) in times.items():
         out[config][key] = dict(median_ms=med, min_ms=lo, max_ms=hi)
     return out
@@ -122,9 +132,12 @@ def training_config(config, recipe, data_yaml):
     return cfg
 
 
-def train_one(name, config, args, log, seed=0):
-    """Train ``config``'s network with the recipe on ``--train-data`` with ``seed``; reuse a
-    finished run of the same generated config. Returns dict(mAP, mAP50, epoch, minutes, ...)."""
+def train_one(name, config, args, log, seed=0, train_args=()):
+    """Train ``config``'s network with the recipe on ``--train-data`` with ``seed`` (``train_args``:
+    more ``tools/train.py`` flags, e.g. ``--weights``); reuse a finished run of the same generated
+    config and flags. Returns dict(mAP, mAP50, epoch, minutes, ...): the best validation, and for
+    an end-to-end head (YOLO26) also the one-to-many branch with NMS on that checkpoint
+    (``mAP_one2many``, ``mAP50_one2many``)."""
     work_dir = osp.join(args.work_dir, 'train', name, f'seed{seed}')
     os.makedirs(work_dir, exist_ok=True)
     cfg_path = osp.join(work_dir, 'config.py')
@@ -132,7 +145,7 @@ def train_one(name, config, args, log, seed=0):
     cfg.randomness = dict(seed=seed)
     cfg.dump(cfg_path)
     with open(cfg_path, 'rb') as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+        digest = hashlib.sha256(f.read() + ' '.join(train_args).encode()).hexdigest()
     result_path = osp.join(work_dir, 'result.json')
     if osp.isfile(result_path):
         with open(result_path) as f:
@@ -146,7 +159,7 @@ def train_one(name, config, args, log, seed=0):
     t0 = time.time()
     with open(log, 'a') as f:
         proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), cfg_path,
-                               '--work-dir', work_dir], stdout=f, stderr=subprocess.STDOUT)
+                               '--work-dir', work_dir, *train_args], stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode:
         raise UserError(f'training {name} failed (exit {proc.returncode}); see {log}')
     scalars = find_scalars(work_dir)
@@ -154,7 +167,10 @@ def train_one(name, config, args, log, seed=0):
     best = max(val, key=lambda row: row['coco/bbox_mAP'])
     result = dict(mAP=best['coco/bbox_mAP'], mAP50=best['coco/bbox_mAP_50'],
                   epoch=best.get('step'), minutes=(time.time() - t0) / 60,
-                  epochs=cfg.train_cfg.max_epochs, seed=seed, config_sha256=digest)
+                  epochs=cfg.train_cfg.max_epochs, seed=seed, config_sha256=digest,
+                  train_args=list(train_args))
+    if 'end2end' in cfg.model.get('test_cfg', {}):
+        result.update(evaluate_one2many(cfg_path, work_dir, log))
     tmp = result_path + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(result, f)
@@ -162,13 +178,31 @@ def train_one(name, config, args, log, seed=0):
     return result
 
 
-def train_seeds(name, config, args, log):
-    """``train_one`` for every ``--seeds``; mAP and mAP50 are the means, ``runs`` each seed's."""
-    runs = [train_one(name, config, args, log, seed) for seed in args.seeds]
-    return dict(mAP=sum(r['mAP'] for r in runs) / len(runs),
-                mAP50=sum(r['mAP50'] for r in runs) / len(runs),
-                minutes=sum(r['minutes'] for r in runs) / len(runs),
-                epochs=runs[0]['epochs'], runs=runs)
+def evaluate_one2many(cfg_path, work_dir, log):
+    """``tools/test.py --one2many`` on the run's best checkpoint: the one-to-many branch with NMS."""
+    import glob
+    best = sorted(glob.glob(osp.join(work_dir, 'best_coco_bbox_mAP_epoch_*.pth')))[-1]
+    with open(log, 'a') as f:
+        proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), cfg_path, best, '--one2many',
+                               '--work-dir', osp.join(work_dir, 'one2many')], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        f.write(proc.stdout)
+    if proc.returncode:
+        raise UserError(f'evaluating {best} with --one2many failed (exit {proc.returncode}); see {log}')
+    line = [ln for ln in proc.stdout.splitlines() if 'bbox_mAP_copypaste' in ln][-1]
+    mAP, mAP50 = (float(v) for v in line.split('copypaste:')[1].split()[:2])
+    return dict(mAP_one2many=mAP, mAP50_one2many=mAP50)
+
+
+def train_seeds(name, config, args, log, train_args=()):
+    """``train_one`` for every ``--seeds``; mAP and mAP50 (and the one-to-many ones of an
+    end-to-end head) are the means, ``runs`` each seed's."""
+    runs = [train_one(name, config, args, log, seed, train_args) for seed in args.seeds]
+    out = dict(minutes=sum(r['minutes'] for r in runs) / len(runs), epochs=runs[0]['epochs'], runs=runs)
+    for key in ('mAP', 'mAP50', 'mAP_one2many', 'mAP50_one2many'):
+        if all(key in r for r in runs):
+            out[key] = sum(r[key] for r in runs) / len(runs)
+    return out
 
 
 # ---------------------------------------------------------------- the design search

@@ -15,7 +15,7 @@ def markdown(models, search_rows, options, args, hw):
     table and the inference options. ``models`` and ``search_rows`` are the measurement dicts
     (:mod:`.compare`); ``args`` the report's command line; ``hw`` the hardware lines."""
     b = args.batch
-    out = ['# YOLO11 vs its FasterNet and CPU lines', '',
+    out = ['# The lines compared', '',
            f'Measured {datetime.date.today().isoformat()} with '
            f'`tools/analysis_tools/compare_report.py`; input {args.img_size}x{args.img_size}, '
            f'random weights (speed does not depend on them).', '']
@@ -40,13 +40,16 @@ def markdown(models, search_rows, options, args, hw):
         head += ['CUDA PyTorch ms', 'CUDA deploy form ms', f'CUDA peak MiB bs{b}']
     if any('train' in m for m in models):
         head += ['mAP50-95', 'mAP50']
+    one2many = any('mAP_one2many' in (m.get('train') or {}) for m in models)
+    if one2many:
+        head += ['one-to-many + NMS mAP50-95']
     out += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for m in models:
         s = m['speed']
 
         def get(key, field):
             return s.get(key, {}).get(field)
-        row = [m['label'], fmt(m['params'] / 1e6, '.2f'), fmt(m['gflops'], '.2f')]
+        row = [m['label'], fmt(m['params'] / 1e6 if m.get('params') else None, '.2f'), fmt(m.get('gflops'), '.2f')]
         row += [fmt(get(f'{k}/cpu', 'median_ms')) for k in cols]
         row += [fmt(get(f'{k}/cpu', 'throughput')) for k in cols]
         row += [fmt(m.get('infer_peak_rss_mib'), '.0f'), fmt(m.get('train_images_per_s'), '.2f'),
@@ -58,6 +61,8 @@ def markdown(models, search_rows, options, args, hw):
         if any('train' in x for x in models):
             t = m.get('train') or {}
             row += [fmt(t.get('mAP'), '.3f'), fmt(t.get('mAP50'), '.3f')]
+        if one2many:
+            row += [fmt((m.get('train') or {}).get('mAP_one2many'), '.3f')]
         out.append('| ' + ' | '.join(row) + ' |')
     trained = [m for m in models if m.get('train')]
     if trained:
@@ -68,9 +73,10 @@ def markdown(models, search_rows, options, args, hw):
                 f'`{args.train_data}`, mean over seeds {seeds}. Per seed, and training wall '
                 'time per run:', '']
         out += [f"- {m['label']}: " + ', '.join(
-            f"{r['mAP']:.3f} / {r['mAP50']:.3f}" for r in m['train']['runs'])
-            + f"; {m['train']['minutes']:.1f} min" for m in trained]
-    out += ['', '## Verdict', ''] + verdict(models)
+            f"{r['mAP']:.3f} / {r['mAP50']:.3f}"
+            + (f" (one-to-many + NMS {r['mAP_one2many']:.3f})" if 'mAP_one2many' in r else '')
+            for r in m['train']['runs']) + f"; {m['train']['minutes']:.1f} min" for m in trained]
+    out += ['', '## Verdict', ''] + verdict(models, getattr(args, 'baseline', 'yolo11'))
     if search_rows:
         ref = search_rows[0]
         trained = any(r.get('train') for r in search_rows)
@@ -121,14 +127,15 @@ def seed_noise(a, b):
     return sum(statistics.variance(r) / len(r) for r in runs) ** 0.5
 
 
-def verdict(models):
-    """One plain sentence per model against the YOLO11 of its scale: faster only when faster in
-    every backend measured (a user deploys one of them), and its accuracy against the seed noise."""
+def verdict(models, baseline='yolo11'):
+    """One plain sentence per model against the ``baseline`` line of its scale: faster only when
+    faster in every backend measured (a user deploys one of them), and its accuracy against the seed
+    noise. Reference graphs timed alongside (no parameters counted) get none."""
     lines = []
-    ref = {m['scale']: m for m in models if m['line'] == 'yolo11'}
+    ref = {m['scale']: m for m in models if m['line'] == baseline}
     for m in models:
         base = ref.get(m['scale'])
-        if m['line'] == 'yolo11' or base is None:
+        if m['line'] == baseline or base is None or not m.get('gflops'):
             continue
         parts, accuracy, lower, higher = [], '', [], []
         for key, name in (('pytorch/cpu', 'PyTorch CPU latency'),
@@ -170,10 +177,11 @@ def plot(models, search_rows, path):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    models = [m for m in models if m.get('gflops')]  # not the reference graphs timed alongside
     with_map = [m for m in models if m.get('train')]
     fig, axes = plt.subplots(1, 2 if with_map else 1, figsize=(12 if with_map else 6.5, 5),
                              squeeze=False)
-    markers = dict(yolo11='o', fasternet='s', fasternet_lite='^', fasternet_pconv='D', down2x2='v')
+    markers = dict(yolo11='o', fasternet='s', fasternet_lite='^', fasternet_pconv='D', down2x2='v', yolo26='*')
     ax = axes[0][0]
     for r in search_rows[1:]:
         ax.scatter(r['gflops'], r['speed']['pytorch_deploy/cpu']['median_ms'], c='lightgray', marker='x')

@@ -13,6 +13,7 @@ LINES = {
     'fasternet_lite': ('yolo11{}_fasternet_lite_coco.py', 'YOLO11{}-FasterNet-lite'),
     'fasternet_pconv': ('yolo11{}_fasternet_pconv_coco.py', 'YOLO11{}-FasterNet-PConv'),
     'down2x2': ('yolo11{}_down2x2_coco.py', 'YOLO11{}-Down2x2'),
+    'yolo26': ('yolo26{}_coco.py', 'YOLO26{}'),
 }
 _RELU, _GELU = dict(type='ReLU', inplace=True), dict(type='GELU')
 # FasterNet designs for the n scale, each on the YOLO11n neck and head (SPPF + C2PSA on P5):

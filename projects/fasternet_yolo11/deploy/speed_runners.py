@@ -67,6 +67,18 @@ def build_runner(model, cfg, backend, device, img_hw, pconv, threads, tmpdir, ch
     from .onnx_export import export
     path = osp.join(tmpdir, f'model_{len(os.listdir(tmpdir))}.onnx')
     export(model, cfg, path, img_hw=img_hw, mode='raw', dynamic_batch=True, pconv=pconv)
+    return build_file_runner(path, backend, device, img_hw, threads, tmpdir, ort_opt, ort_spinning)
+
+
+def build_file_runner(path, backend, device, img_hw, threads, tmpdir, ort_opt='all', ort_spinning=True):
+    """:func:`build_runner` for an ONNX file made elsewhere (e.g. Ultralytics' own export, timed as a
+    reference): ``backend`` one of the exported runtimes or their ``_int8`` variants (quantized here
+    with random calibration: speed only). The file's input is ``images`` (B, 3, *img_hw)."""
+    import torch
+    if backend not in SPEED_BACKENDS or runtime_of(backend) == 'pytorch':
+        raise ValueError(f'an ONNX file runs in onnxruntime or openvino (or their _int8), not {backend!r}')
+    if device == 'cuda' and (backend in CPU_ONLY or not ort_has_cuda()):
+        return None
     if backend.endswith(INT8_SUFFIX):
         import numpy as np
 
@@ -74,7 +86,7 @@ def build_runner(model, cfg, backend, device, img_hw, pconv, threads, tmpdir, ch
         rng = np.random.default_rng(0)
         calib = [rng.random((1, 3, *img_hw), dtype=np.float32) for _ in range(SPEED_CALIB_IMAGES)]
         engine = runtime_of(backend)
-        int8_path = path[:-len('.onnx')] + INT8_SUFFIX + int8_suffix(engine)
+        int8_path = osp.join(tmpdir, f'model_{len(os.listdir(tmpdir))}{INT8_SUFFIX}{int8_suffix(engine)}')
         quantize(path, int8_path, calib, engine)
         path = int8_path
     session = Session(path, runtime_of(backend), device, threads, ort_opt, ort_spinning)
