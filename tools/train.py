@@ -12,9 +12,10 @@ epoch, intervals, scheduler, weight-decay batch, accumulation, early stopping, t
 ``--cfg-options`` is applied after them, as given. The work dir's dumped config says what ran.
 Resume with the same flags plus ``--resume``.
 
-Start from pretrained weights with ``--weights PATH [PATH ...]`` (YOLO11 weights, FasterNet
+Start from pretrained weights with ``--weights PATH [PATH ...]`` (YOLO11/YOLO26 weights, FasterNet
 ImageNet weights, our checkpoints; copied by module correspondence, a table per module group:
-``engine/weight_transfer.py``). Stop early with ``--patience N``.
+``engine/weight_transfer.py``). Stop early with ``--patience N``. Distil from a trained model with
+``--teacher TEACHER_CONFIG TEACHER_CKPT`` (``config/distillation.py``).
 
 mmyolo's tools/train.py arguments, plus ``--channels-last``. Where it behaves differently:
 
@@ -42,7 +43,7 @@ from mmengine.runner import Runner
 from mmyolo.registry import RUNNERS
 from mmyolo.utils import is_metainfo_lower
 
-from fasternet_yolo11.config import run_settings
+from fasternet_yolo11.config import distillation, run_settings
 from fasternet_yolo11.engine.checkpoint_io import find_resume_checkpoint
 from fasternet_yolo11.engine.checkpoint_meta import check_fits, read_checkpoint_meta
 from fasternet_yolo11.engine.distributed import use_gloo_without_cuda
@@ -78,6 +79,13 @@ def parse_args():
                         help='start from pretrained weights: our checkpoints, YOLO11 weights (converted or an '
                         'Ultralytics .pt), FasterNet ImageNet weights; every tensor whose module and shape match '
                         'is copied (engine/weight_transfer.py). load_from stays for exact resumption')
+    parser.add_argument('--no-weights-fold', action='store_true',
+                        help='with --weights: leave 2x2 downsampling convs at their initial values instead of '
+                        'folding the pretrained 3x3 kernels into them (to measure what the fold gives)')
+    parser.add_argument('--teacher', nargs=2, metavar=('TEACHER_CONFIG', 'TEACHER_CKPT'),
+                        help='distil from a trained model (our checkpoint, converted or Ultralytics .pt) run frozen on '
+                        'each batch: neck maps (channel-wise) and head scores and boxes; the top-level distill dict '
+                        'sets the losses and stop_epoch; nothing of the teacher is exported')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_epochs=5 (applied '
                         'after the run settings, not derived)')
@@ -115,12 +123,12 @@ def check_checkpoint_classes(cfg, path, what, fatal):
               file=sys.stderr)
 
 
-def transfer_weights(cfg, paths):
+def transfer_weights(cfg, paths, fold=True):
     """``--weights``: the tensors the files give this model, written to
     ``<work_dir>/transferred_weights.pth``, which becomes ``load_from``; prints the table."""
     from fasternet_yolo11.engine import weight_transfer
     sources = [weight_transfer.read_weights(p) for p in paths]
-    result = weight_transfer.transfer(weight_transfer.model_state_shapes(cfg), sources)
+    result = weight_transfer.transfer(weight_transfer.model_state_shapes(cfg), sources, fold=fold)
     print(weight_transfer.format_table(result))
     if not result.state_dict:
         cli.die(f'--weights: none of the {len(result.status)} tensors of this model fit any of {" ".join(paths)}')
@@ -142,6 +150,9 @@ def main():
     apply_run_flags(cfg, args)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    teacher = args.teacher or ((cfg.get('teacher') or {}).get('config'), (cfg.get('teacher') or {}).get('checkpoint'))
+    if all(teacher) and str(cfg.model.get('type', '')).split('.')[-1] != distillation.STUDENT:
+        distillation.apply_teacher(cfg, *teacher)
     cfg.launcher = args.launcher
     use_gloo_without_cuda(cfg)
     is_metainfo_lower(cfg)
@@ -167,7 +178,7 @@ def main():
     if args.weights and cfg.resume:
         print(f'note: resuming {cfg.load_from}; --weights is not applied', file=sys.stderr)
     elif args.weights:
-        transfer_weights(cfg, args.weights)
+        transfer_weights(cfg, args.weights, fold=not args.no_weights_fold)
     # --weights says itself what it transferred and re-initialised (its table)
     transferred = bool(args.weights) and not cfg.resume
     if not cfg.resume:

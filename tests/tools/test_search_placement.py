@@ -70,3 +70,19 @@ def test_search_names_picks_candidates_and_training_keeps_the_head(tmp_path):
     head = cfg.model.bbox_head.head_module
     assert head.pconv_n_div == 4 and head.num_classes == 3
     assert MODELS.build(cfg.model).bbox_head.head_module.in_channels == [128, 256, 512]
+
+
+def test_search_on_yolo26_changes_the_yolo26_head_and_neck(tmp_path):
+    got = entries(tmp_path, '--search-line', 'yolo26', '--search-set', 'placement')
+    assert got[0][0] == 'YOLO26n' and got[0][1].endswith('yolo26n_coco.py')
+    by_name = {name: config for _, config, name in got[1:]}
+    assert len(by_name) == len(got) - 1 == len(Config.fromfile(osp.join(
+        REPO_ROOT, 'configs/_search_/placements.py')).faster_candidates)
+    m = MODELS.build(Config.fromfile(by_name['down2x2_head_dw']).model)
+    head = m.bbox_head.head_module
+    assert type(m.bbox_head).__name__ == 'YOLO26Head' and head.one2one and head.reg_max == 1
+    assert m.backbone.stem.conv.kernel_size == (2, 2) and len(head.one2one_reg_preds[0][0]) == 2  # dw + pw
+    lite = Config.fromfile(by_name['lite_neck_head'])
+    assert lite.model.backbone.arch == 'lite' and lite.model.bbox_head.type == 'YOLO26Head'
+    designs = entries(tmp_path, '--search-line', 'yolo26', '--search-set', 'fasternet')
+    assert Config.fromfile(designs[1][1]).model.neck.sppf_cfg.residual  # YOLO26n-FasterNet with another backbone

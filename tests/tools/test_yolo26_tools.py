@@ -112,3 +112,28 @@ def test_demos_run_yolo26_in_pytorch_and_onnxruntime(trained, tmp_path):
     for args in (('--config', CONFIG, '--weights', trained['ckpt']), ('--weights', path, '--backend', 'onnxruntime')):
         res = run_tool('demo/stream_demo.py', video, *args, '--events', str(tmp_path / 'ev.jsonl'))
         assert '4 frames' in res.stderr
+
+
+STUDENT = osp.join(REPO, 'tests', 'configs', 'tiny_yolo26_down2x2.py')
+
+
+def test_teacher_and_folded_weights_train_a_down2x2_student(trained):
+    """--weights fills the student (the 3x3 downsampling kernels folded into its 2x2 ones, counted per
+    group), --teacher distils from the trained model; the plain student config then tests the result."""
+    work = str(trained['root'] / 'distil')
+    log = run_tool('tools/train.py', STUDENT, '--data', trained['data'], '--img-size', '64', '--work-dir', work,
+                   '--weights', trained['ckpt'], '--teacher', CONFIG, trained['ckpt']).out
+    for name in ('neck_cwd', 'head_score', 'head_box'):
+        assert re.search(rf'loss_distill_{name}: [0-9.]+', log), name
+    assert 'distillation teacher loaded from' in log
+    rows = {m[0]: [int(v) for v in m[1:]] for m in re.findall(
+        r'^\s+(backbone|neck|head)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$', log, re.M)}
+    # tensors, transferred, folded, skipped (shape), re-init (classes), missing: stem + 4 stage convs, 2 neck convs
+    assert rows['backbone'][2] == 5 and rows['neck'][2] == 2 and rows['head'][2] == 0
+    assert all(r[3] == r[5] == 0 and r[0] == r[1] + r[2] for r in rows.values())
+    test_log = run_tool('tools/test.py', STUDENT, osp.join(work, 'epoch_1.pth'), '--data', trained['data'],
+                        '--work-dir', str(trained['root'] / 't3')).out
+    assert re.search(r'coco/bbox_mAP: [0-9.]+', test_log) and 'unexpected key' not in test_log
+    missing = run_tool('tools/train.py', STUDENT, '--data', trained['data'], '--teacher', CONFIG,
+                       str(trained['root'] / 'none.pth'), '--work-dir', work + '_x', check=False)
+    assert missing.returncode != 0 and missing.stderr.strip().splitlines()[-1].count('none.pth') == 1

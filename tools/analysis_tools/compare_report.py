@@ -62,7 +62,7 @@ from fasternet_yolo11.analysis.compare import (
     train_seeds,
 )
 from fasternet_yolo11.analysis.report import markdown, plot
-from fasternet_yolo11.analysis.spaces import INFERENCE_OPTIONS, LINES, placement_space
+from fasternet_yolo11.analysis.spaces import INFERENCE_OPTIONS, LINES, SEARCH_LINES, placement_space
 from fasternet_yolo11.analysis.timing import available_devices, hardware
 from fasternet_yolo11.datasets.yolo_dataset import load_data_config
 from fasternet_yolo11.deploy.runtimes import SPEED_BACKENDS
@@ -92,6 +92,8 @@ def parse_args(argv=None):
     p.add_argument('--search-set', nargs='+', default=['fasternet', 'placement'],
                    choices=['fasternet', 'placement'],
                    help='with --search: FasterNet backbone designs and/or PConv placements')
+    p.add_argument('--search-line', default='yolo11', choices=list(SEARCH_LINES),
+                   help='the line the search changes: YOLO11, or YOLO26 (its head and neck)')
     p.add_argument('--search-scale', default='n', choices=list('nsmlx'),
                    help='scale of the placement search (the FasterNet designs are n only)')
     p.add_argument('--search-names', nargs='+', default=None, metavar='NAME',

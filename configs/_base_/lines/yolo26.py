@@ -1,9 +1,10 @@
 # YOLO26 (Ultralytics 8.4 yolo26.yaml): YOLO11 with a linear first conv and a residual in SPPF, C3k blocks in every
 # neck C3k2 and attention in the last, and a DFL-free head with a one-to-one branch whose top-k replaces NMS.
 _base_ = '../yolo11_scales.py'
+yolo26_sppf = dict(first_act=False, residual=True)  # SPPF [1024, 5, 3, True]: linear first conv, a residual
 line = {
     name: dict(
-        backbone=dict(**f, sppf_cfg=dict(first_act=False, residual=True)),
+        backbone=dict(**f, sppf_cfg=yolo26_sppf),
         neck=dict(f, force_c3k=True, top_attn=True),
         bbox_head=dict(
             type='YOLO26Head',

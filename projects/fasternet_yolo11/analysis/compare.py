@@ -21,7 +21,7 @@ from ..deploy.runtimes import SPEED_BACKENDS, runtime_of
 from ..deploy.speed_runners import build_file_runner, build_runner
 from ..errors import UserError
 from .logs import find_scalars, read_scalars
-from .spaces import PCONV, SEARCH_SPACE, placement_space
+from .spaces import LINES, PCONV, SEARCH_SPACE, placement_space
 from .timing import available_devices, time_interleaved, time_it
 
 
@@ -206,13 +206,14 @@ def train_seeds(name, config, args, log, train_args=()):
 
 
 # ---------------------------------------------------------------- the design search
-def search_config(name, backbone_kwargs, work_dir):
-    """A config file for one search point: YOLO11n-FasterNet with another backbone."""
-    cfg = load_config(osp.join(REPO_ROOT, 'configs', 'yolo11n_fasternet_coco.py'))
+def search_config(name, backbone_kwargs, work_dir, line='yolo11'):
+    """A config file for one search point: YOLO11n-FasterNet (``line`` yolo26: YOLO26n-FasterNet)
+    with another backbone."""
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', f'{line}n_fasternet_coco.py'))
     backbone = dict(cfg.model.backbone, widen_factor=None)
     backbone.update(backbone_kwargs)
     cfg.model.backbone = backbone  # the detector passes its widths to the neck
-    path = osp.join(work_dir, 'search', ''.join(c if c.isalnum() else '_' for c in name) + '.py')
+    path = osp.join(work_dir, 'search', line + '_' + ''.join(c if c.isalnum() else '_' for c in name) + '.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
     dump_unformatted(cfg, path)
     return path
@@ -222,7 +223,7 @@ def placement_config(name, base, override, scale, work_dir):
     """A config file for one placement point: ``base`` at ``scale`` with the model override."""
     cfg = load_config(osp.join(REPO_ROOT, 'configs', base.format(scale)))
     cfg.merge_from_dict(dict(model=copy.deepcopy(override)))
-    path = osp.join(work_dir, 'search', f'yolo11{scale}_faster_{name}.py')
+    path = osp.join(work_dir, 'search', base.format(scale).split('_')[0] + f'_faster_{name}.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
     dump_unformatted(cfg, path)
     return path
@@ -235,14 +236,16 @@ def dump_unformatted(cfg, path):
 
 
 def search_entries(args):
-    """[(label, config, placement name or None)] of the search, the YOLO11 reference first."""
-    scale = args.search_scale
-    entries = [(f'YOLO11{scale}', osp.join(REPO_ROOT, 'configs', f'yolo11{scale}_coco.py'), None)]
+    """[(label, config, placement name or None)] of the search on ``args.search_line``, that line's
+    own model (the reference) first."""
+    scale, line = args.search_scale, args.search_line
+    pattern, label = LINES[line]
+    entries = [(label.format(scale), osp.join(REPO_ROOT, 'configs', pattern.format(scale)), None)]
     if 'fasternet' in args.search_set and scale == 'n':
-        entries += [(name, search_config(name, kwargs, args.work_dir), None)
+        entries += [(name, search_config(name, kwargs, args.work_dir, line), None)
                     for name, kwargs in SEARCH_SPACE.items()]
     if 'placement' in args.search_set:
-        for label, (name, base, override) in placement_space().items():
+        for label, (name, base, override) in placement_space(line=line).items():
             if args.search_names is not None and name not in args.search_names:
                 continue
             if not osp.isfile(osp.join(REPO_ROOT, 'configs', base.format(scale))):

@@ -88,9 +88,9 @@ def markdown(models, search_rows, options, args, hw):
             a, b = ms(r, key), ms(ref, key)
             return '-' if a is None or not b else f'{100 * (a / b - 1):+.0f}%'
         out += ['', f'## Design search ({args.search_scale} scale)', '',
-                'FasterNet designs on the YOLO11n neck and head (SPPF + C2PSA on P5; '
+                f"FasterNet designs on the {ref['label']} neck and head (SPPF + C2PSA on P5; "
                 'width = embed_dim, stage widths x1/x2/x4/x8, then depths and activation) and '
-                'placements of FasterNet\'s ideas in YOLO11 (configs/_search_/placements.py), '
+                f"placements of FasterNet's ideas in {ref['label']} (configs/_search_/placements.py), "
                 f'batch 1, CPU, median of {args.iters} interleaved rounds; the last row is '
                 f"{ref['label']} itself. Training img/s: synthetic batches of {args.batch}.", '',
                 '| design | params (M) | GFLOPs | PyTorch ms | deploy form ms | ORT ms | train img/s | '
@@ -181,7 +181,8 @@ def plot(models, search_rows, path):
     with_map = [m for m in models if m.get('train')]
     fig, axes = plt.subplots(1, 2 if with_map else 1, figsize=(12 if with_map else 6.5, 5),
                              squeeze=False)
-    markers = dict(yolo11='o', fasternet='s', fasternet_lite='^', fasternet_pconv='D', down2x2='v', yolo26='*')
+    markers = dict(yolo11='o', fasternet='s', fasternet_lite='^', fasternet_pconv='D', down2x2='v', yolo26='*',
+                   yolo26_fasternet='P')
     ax = axes[0][0]
     for r in search_rows[1:]:
         ax.scatter(r['gflops'], r['speed']['pytorch_deploy/cpu']['median_ms'], c='lightgray', marker='x')

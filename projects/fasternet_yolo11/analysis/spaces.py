@@ -14,6 +14,7 @@ LINES = {
     'fasternet_pconv': ('yolo11{}_fasternet_pconv_coco.py', 'YOLO11{}-FasterNet-PConv'),
     'down2x2': ('yolo11{}_down2x2_coco.py', 'YOLO11{}-Down2x2'),
     'yolo26': ('yolo26{}_coco.py', 'YOLO26{}'),
+    'yolo26_fasternet': ('yolo26{}_fasternet_coco.py', 'YOLO26{}-FasterNet'),
 }
 _RELU, _GELU = dict(type='ReLU', inplace=True), dict(type='GELU')
 # FasterNet designs for the n scale, each on the YOLO11n neck and head (SPPF + C2PSA on P5):
@@ -65,12 +66,19 @@ PLACEMENT_LABELS = {
 PLACEMENTS = 'configs/_search_/placements.py'
 
 
-def placement_space(repo=REPO_ROOT):
-    """{label: (name, base config pattern, model override)} of the search's candidates."""
+# the lines a search can start from: their config name prefix ('yolo26' -> yolo26{}_coco.py)
+SEARCH_LINES = ('yolo11', 'yolo26')
+
+
+def placement_space(repo=REPO_ROOT, line='yolo11'):
+    """{label: (name, base config pattern, model override)} of the search's candidates on ``line``
+    (one of :data:`SEARCH_LINES`): a candidate's base (``yolo11{}_coco.py`` unless
+    ``faster_candidate_bases`` says) with the line's prefix instead of ``yolo11``."""
     from mmengine.config import Config
     space = Config.fromfile(osp.join(repo, PLACEMENTS))
     bases = space.get('faster_candidate_bases', {})
-    return {PLACEMENT_LABELS.get(name, name): (name, bases.get(name, 'yolo11{}_coco.py'), override.to_dict())
+    return {PLACEMENT_LABELS.get(name, name):
+            (name, line + bases.get(name, 'yolo11{}_coco.py')[len('yolo11'):], override.to_dict())
             for name, override in space.faster_candidates.items()}
 
 

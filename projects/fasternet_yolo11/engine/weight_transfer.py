@@ -33,6 +33,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 
 from ..errors import CheckpointError, MissingFileError
+from ..models.layers.yolo11_layers import fold_3x3_to_2x2
 from .checkpoint_io import UnsafeCheckpointError, load_weights_only
 from .ultralytics_reader import load_ultralytics_checkpoint
 
@@ -53,7 +54,7 @@ CLASS_LOGITS = 'bbox_head.head_module.cls_preds.0.2.weight'
 GROUPS = {'backbone': 'backbone', 'sppf': 'SPPF + C2PSA', 'c2psa': 'SPPF + C2PSA', 'neck': 'neck',
           'head': 'head'}
 GROUP_ORDER = ('backbone', 'SPPF + C2PSA', 'neck', 'head')
-STATUS = ('transferred', 'shape', 'classes', 'missing')
+STATUS = ('transferred', 'folded', 'shape', 'classes', 'missing')
 
 
 def backbone_family(keys) -> str:
@@ -176,11 +177,20 @@ def read_weights(path: str) -> Source:
     return Source(path, 'fasternet', {'backbone.' + k: v for k, v in converted.items()})
 
 
-def transfer(target: Mapping[str, torch.Tensor], sources: Sequence[Source]) -> TransferResult:
+def foldable(value: torch.Tensor, want: Tuple[int, ...]) -> bool:
+    """A pretrained 3x3 conv kernel for a 2x2 one of the same widths (a Down2x2 line's
+    downsampling: :func:`~fasternet_yolo11.models.layers.yolo11_layers.fold_3x3_to_2x2`)."""
+    return value.dim() == 4 and tuple(value.shape[-2:]) == (3, 3) and tuple(want[-2:]) == (2, 2) \
+        and tuple(value.shape[:2]) == tuple(want[:2])
+
+
+def transfer(target: Mapping[str, torch.Tensor], sources: Sequence[Source], fold: bool = True) -> TransferResult:
     """What ``sources`` give the model whose state dict (or shapes) is ``target``.
 
     ``target``: key -> tensor (a meta-device model's state dict is enough). Keys outside
-    backbone/neck/head (the data preprocessor has none) are not considered."""
+    backbone/neck/head (the data preprocessor has none) are not considered. ``fold``: a 2x2
+    downsampling kernel starts from the pretrained 3x3 one folded (``folded`` in the table);
+    False leaves it at its initial values (``shape``)."""
     family = backbone_family(target)
     result = TransferResult(sources=list(sources))
     wanted = {}
@@ -202,7 +212,10 @@ def transfer(target: Mapping[str, torch.Tensor], sources: Sequence[Source]) -> T
             if tuple(value.shape) == want:
                 result.state_dict[key] = value  # load_state_dict copies it into the model
                 result.status[key], result.origin[key] = 'transferred', source.path
-            elif result.status[key] != 'transferred':
+            elif fold and foldable(value, want):
+                result.state_dict[key] = fold_3x3_to_2x2(value)
+                result.status[key], result.origin[key] = 'folded', source.path
+            elif result.status[key] not in ('transferred', 'folded'):
                 result.status[key] = 'classes' if key.startswith(CLASS_BRANCH) else 'shape'
         theirs = source.state_dict.get(CLASS_LOGITS)
         if theirs is not None and CLASS_LOGITS in target and theirs.shape[0] != target[CLASS_LOGITS].shape[0]:
@@ -215,11 +228,13 @@ def format_table(result: TransferResult) -> str:
     lines = ['weights transfer by module correspondence (--weights):']
     for s in result.sources:
         lines.append(f'  {s.path}: {s.kind}, {len(s.state_dict)} tensors')
-    header = ('group', 'tensors', 'transferred', 'skipped (shape)', 're-init (classes)', 'missing')
+    header = ('group', 'tensors', 'transferred', 'folded 3x3->2x2', 'skipped (shape)', 're-init (classes)',
+              'missing')
     rows = [header]
     for group, c in result.counts().items():
         if c['tensors']:
-            rows.append((group, c['tensors'], c['transferred'], c['shape'], c['classes'], c['missing']))
+            rows.append((group, c['tensors'], c['transferred'], c['folded'], c['shape'], c['classes'],
+                         c['missing']))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     for r in rows:
         lines.append('  ' + '  '.join(str(v).ljust(w) if i == 0 else str(v).rjust(w)

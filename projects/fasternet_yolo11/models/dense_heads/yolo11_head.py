@@ -166,6 +166,16 @@ class YOLO11HeadModule(YOLOv8HeadModule):
         return one2many + multi_apply(self.forward_single, detached, self.one2one_cls_preds,
                                       self.one2one_reg_preds)
 
+    def branch_outputs(self, x) -> dict:
+        """Every branch's per level class logits (B, nc, H_i, W_i) and box distances (B, 4, H_i,
+        W_i), grid units, in any mode: ``{'one2many': (cls, bbox)}``, plus ``'one2one'`` when
+        the head has that branch (what a distillation teacher gives, frozen in eval mode)."""
+        out = {'one2many': tuple(multi_apply(self.forward_single, x, self.cls_preds, self.reg_preds)[:2])}
+        if self.one2one:
+            out['one2one'] = tuple(multi_apply(self.forward_single, x, self.one2one_cls_preds,
+                                               self.one2one_reg_preds)[:2])
+        return out
+
     def drop_training_branches(self) -> None:
         """Delete the branch inference does not run (the deploy form): the one-to-many branch of
         an end-to-end head, the one-to-one branch otherwise."""

@@ -1,3 +1,4 @@
 from .chained_yolo_detector import ChainedYOLODetector
+from .distilled_yolo_detector import DistilledYOLODetector, record_output
 
-__all__ = ['ChainedYOLODetector']
+__all__ = ['ChainedYOLODetector', 'DistilledYOLODetector', 'record_output']

@@ -19,7 +19,9 @@ class ChainedYOLODetector(YOLODetector):
 
     So a config names a backbone and a scale and never restates a width: a FasterNet backbone
     and a CSPDarknet one of the same scale feed the same neck config. Forward, loss, predict and
-    the state-dict keys are YOLODetector's.
+    the state-dict keys are YOLODetector's. A checkpoint of a distilled run
+    (:class:`DistilledYOLODetector`) loads as it is: its ``distill_*`` tensors (the alignment
+    convs, which only training uses) are ignored when this model has none.
 
     Args: those of YOLODetector.
     """
@@ -51,3 +53,11 @@ class ChainedYOLODetector(YOLODetector):
         if use_syncbn and get_world_size() > 1:
             torch.nn.SyncBatchNorm.convert_sync_batchnorm(self)
             print_log('Using SyncBatchNorm()', 'current')
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        if not hasattr(self, 'distill_align'):
+            for key in [k for k in state_dict if k.startswith(prefix + 'distill_')]:
+                del state_dict[key]
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)

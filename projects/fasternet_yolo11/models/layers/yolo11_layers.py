@@ -247,6 +247,29 @@ def build_downsample_conv(in_channels: int,
         act_cfg=act_cfg)
 
 
+def fold_3x3_to_2x2(weight: Tensor) -> Tensor:
+    """The 2x2 stride-2 kernel (padding 0) that starts from a trained 3x3 stride-2 one (padding 1).
+
+    Output (i, j) of the 3x3 conv reads input rows 2i-1, 2i, 2i+1 (columns alike); the 2x2 one
+    reads rows 2i, 2i+1. Row 2i-1 is the neighbour of row 2i, so its taps are added to those of
+    row 2i (index 0) and the same along columns::
+
+        [[w00 w01 w02],        [[w00+w01+w10+w11, w02+w12],
+         [w10 w11 w12],   ->    [w20+w21,         w22    ]]
+         [w20 w21 w22]]
+
+    On an input that is constant over each 3x3 window both convs give the same output (the sum
+    of the kernel times the value), so the folded conv keeps what the 3x3 one responds to at
+    low frequencies, where images hold most of their energy.
+
+    Shapes: (out, in, 3, 3) -> (out, in, 2, 2).
+    """
+    if weight.shape[-2:] != (3, 3):
+        raise ValueError(f'fold_3x3_to_2x2 needs a 3x3 kernel, got {tuple(weight.shape)}')
+    rows = torch.stack([weight[..., 0, :] + weight[..., 1, :], weight[..., 2, :]], -2)  # (..., 2, 3)
+    return torch.stack([rows[..., 0] + rows[..., 1], rows[..., 2]], -1)  # (..., 2, 2)
+
+
 @MODELS.register_module()
 class SPPF(BaseModule):
     """Spatial pyramid pooling - fast (Ultralytics' ``SPPF``).
