@@ -165,8 +165,12 @@ def test_apply_teacher_makes_a_student_with_the_runs_classes(tmp_path):
     cfg.num_classes = 2
     ckpt = tmp_path / 't.pth'
     ckpt.write_bytes(b'')
+    cfg.max_epochs, cfg.close_mosaic_epochs = 15, 3
     student = apply_teacher(cfg, 'configs/yolo26s_fire.py', str(ckpt))
     assert student['type'] == 'DistilledYOLODetector' and cfg.teacher['checkpoint'] == str(ckpt)
+    assert student['stop_epoch'] == 12  # by default, distillation stops with the mosaic
+    cfg.distill = dict(stop_epoch=None)
+    assert apply_teacher(cfg, 'configs/yolo26s_fire.py', str(ckpt))['stop_epoch'] is None
     assert student['teacher']['bbox_head']['head_module']['num_classes'] == 2
     assert student['teacher']['backbone']['widen_factor'] == 0.5
     assert [h['type'] for h in cfg.custom_hooks].count('DistillationTeacherHook') == 1

@@ -132,11 +132,12 @@ def training_config(config, recipe, data_yaml):
     return cfg
 
 
-def train_one(name, config, args, log, seed=0, train_args=()):
+def train_one(name, config, args, log, seed=0, train_args=(), threads=None):
     """Train ``config``'s network with the recipe on ``--train-data`` with ``seed`` (``train_args``:
-    more ``tools/train.py`` flags, e.g. ``--weights``); reuse a finished run of the same generated
-    config and flags. Returns dict(mAP, mAP50, epoch, minutes, ...): the best validation, and for
-    an end-to-end head (YOLO26) also the one-to-many branch with NMS on that checkpoint
+    more ``tools/train.py`` flags, e.g. ``--weights``; ``threads``: its OMP_NUM_THREADS, e.g. 1 for
+    two runs side by side on two cores); reuse a finished run of the same generated config and
+    flags. Returns dict(mAP, mAP50, epoch, minutes, ...): the best validation, and for an
+    end-to-end head (YOLO26) also the one-to-many branch with NMS on that checkpoint
     (``mAP_one2many``, ``mAP50_one2many``)."""
     work_dir = osp.join(args.work_dir, 'train', name, f'seed{seed}')
     os.makedirs(work_dir, exist_ok=True)
@@ -158,8 +159,9 @@ def train_one(name, config, args, log, seed=0, train_args=()):
           f'{args.train_data} (log: {log})', flush=True)
     t0 = time.time()
     with open(log, 'a') as f:
+        env = dict(os.environ, **({'OMP_NUM_THREADS': str(threads)} if threads else {}))
         proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), cfg_path,
-                               '--work-dir', work_dir, *train_args], stdout=f, stderr=subprocess.STDOUT)
+                               '--work-dir', work_dir, *train_args], stdout=f, stderr=subprocess.STDOUT, env=env)
     if proc.returncode:
         raise UserError(f'training {name} failed (exit {proc.returncode}); see {log}')
     scalars = find_scalars(work_dir)
@@ -170,7 +172,7 @@ def train_one(name, config, args, log, seed=0, train_args=()):
                   epochs=cfg.train_cfg.max_epochs, seed=seed, config_sha256=digest,
                   train_args=list(train_args))
     if 'end2end' in cfg.model.get('test_cfg', {}):
-        result.update(evaluate_one2many(cfg_path, work_dir, log))
+        result.update(evaluate_one2many(cfg_path, work_dir, log, env))
     tmp = result_path + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(result, f)
@@ -178,14 +180,14 @@ def train_one(name, config, args, log, seed=0, train_args=()):
     return result
 
 
-def evaluate_one2many(cfg_path, work_dir, log):
+def evaluate_one2many(cfg_path, work_dir, log, env=None):
     """``tools/test.py --one2many`` on the run's best checkpoint: the one-to-many branch with NMS."""
     import glob
     best = sorted(glob.glob(osp.join(work_dir, 'best_coco_bbox_mAP_epoch_*.pth')))[-1]
     with open(log, 'a') as f:
         proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), cfg_path, best, '--one2many',
                                '--work-dir', osp.join(work_dir, 'one2many')], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+                              stderr=subprocess.STDOUT, text=True, env=env)
         f.write(proc.stdout)
     if proc.returncode:
         raise UserError(f'evaluating {best} with --one2many failed (exit {proc.returncode}); see {log}')

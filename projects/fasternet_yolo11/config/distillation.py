@@ -6,8 +6,9 @@ teacher is the teacher config's model, with the run's class count (a teacher is 
 data it teaches), and adds the ``DistillationTeacherHook`` that loads the teacher's weights before
 training. The distillation's own settings are the top-level ``distill`` dict:
 
-* ``stop_epoch`` (None: the whole run): from this epoch on only the detection loss trains; ``-N``
-  counts from the end (``-3``: the last three epochs, e.g. the close-mosaic ones, without it);
+* ``stop_epoch``: from this epoch on only the detection loss trains; ``-N`` counts from the end;
+  None distils the whole run. Left out, distillation stops where mosaic does (``-close_mosaic_epochs``):
+  the last epochs train on the true images and labels alone, as mmrazor's RTMDet recipes do;
 * ``losses``: name -> loss config (``models/losses/distill_losses.py``; None: the model's
   default set, channel-wise distillation of the neck maps and dense score and box distillation
   of the head, each ``loss_weight`` 1).
@@ -64,8 +65,9 @@ def apply_teacher(cfg, teacher_config: str, teacher_checkpoint: str) -> dict:
         set_classes(teacher_model)
     distill = _plain(cfg.get('distill') or {})
     student = plain_detector(cfg.model)
+    stop = distill['stop_epoch'] if 'stop_epoch' in distill else -(cfg.get('close_mosaic_epochs') or 0) or None
     student.update(type=STUDENT, teacher=teacher_model, teacher_checkpoint=str(teacher_checkpoint),
-                   stop_epoch=stop_epoch_of(distill.get('stop_epoch'), cfg.get('max_epochs')))
+                   stop_epoch=stop_epoch_of(stop, cfg.get('max_epochs')))
     if distill.get('losses') is not None:
         student['losses'] = distill['losses']
     cfg.model = student

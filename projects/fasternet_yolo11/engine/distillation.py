@@ -19,7 +19,7 @@ def teacher_state_dict(model: nn.Module, path: str) -> Tuple[dict, str]:
         so a key that is missing or of another shape (another class count, another scale) is an
         error, unlike ``--weights``.
     """
-    source = read_weights(path)
+    source = read_weights(path, 'teacher weights')
     want = model.state_dict()
     missing = [k for k in want if k not in source.state_dict]
     wrong = [k for k in want if k in source.state_dict and source.state_dict[k].shape != want[k].shape]

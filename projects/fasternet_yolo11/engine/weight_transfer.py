@@ -144,8 +144,9 @@ def read_state_dict_file(path) -> Tuple[dict, dict]:
     return dict(obj), {}
 
 
-def read_weights(path: str) -> Source:
-    """A ``--weights`` file in detector names (see the module docstring).
+def read_weights(path: str, what: str = '--weights') -> Source:
+    """A ``--weights`` file in detector names (see the module docstring); ``what`` names the file's
+    role in the messages.
 
     Raises:
         MissingFileError, CheckpointError: one line naming the file and what is wrong (also for a
@@ -153,16 +154,16 @@ def read_weights(path: str) -> Source:
     """
     from ..models.utils import fasternet_converter, ultralytics_converter
     if not osp.isfile(path):
-        raise MissingFileError(f'--weights file not found: {path!r}')
+        raise MissingFileError(f'{what} file not found: {path!r}')
     try:
         state, _ = read_state_dict_file(path)
     except ValueError as err:
-        raise CheckpointError(f'--weights: {err}') from None
+        raise CheckpointError(f'{what}: {err}') from None
     if any(k.startswith('model.') and k.split('.')[1].isdigit() for k in state):  # Ultralytics' names
         try:
             return Source(path, 'ultralytics', dict(ultralytics_converter.convert_state_dict(state)))
         except (KeyError, ValueError) as err:
-            raise CheckpointError(f'--weights {path!r} looks like Ultralytics weights but: {err}') from None
+            raise CheckpointError(f'{what} {path!r} looks like Ultralytics weights but: {err}') from None
     if any(k.startswith(('backbone.', 'neck.', 'bbox_head.')) for k in state) \
             and not any(k.startswith('patch_embed.') for k in state):
         return Source(path, 'detector', {k: v for k, v in state.items()
@@ -170,9 +171,9 @@ def read_weights(path: str) -> Source:
     try:
         converted, _ = fasternet_converter.convert_fasternet_state_dict(state)
     except ValueError as err:
-        raise CheckpointError(f'--weights {path!r}: {err}') from None
+        raise CheckpointError(f'{what} {path!r}: {err}') from None
     if fasternet_converter.find_prefix(state) is None:
-        raise CheckpointError(f'--weights {path!r} is neither a detector checkpoint, YOLO11 weights nor a FasterNet '
+        raise CheckpointError(f'{what} {path!r} is neither a detector checkpoint, YOLO11/YOLO26 weights nor a FasterNet '
                          'backbone (no backbone./neck./bbox_head., model.<i>. or patch_embed. keys)')
     return Source(path, 'fasternet', {'backbone.' + k: v for k, v in converted.items()})
 
