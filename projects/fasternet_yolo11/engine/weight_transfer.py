@@ -173,8 +173,8 @@ def read_weights(path: str, what: str = '--weights') -> Source:
     except ValueError as err:
         raise CheckpointError(f'{what} {path!r}: {err}') from None
     if fasternet_converter.find_prefix(state) is None:
-        raise CheckpointError(f'{what} {path!r} is neither a detector checkpoint, YOLO11/YOLO26 weights nor a FasterNet '
-                         'backbone (no backbone./neck./bbox_head., model.<i>. or patch_embed. keys)')
+        raise CheckpointError(f'{what} {path!r} is neither a detector checkpoint, YOLO11/YOLO26 weights nor a '
+                              'FasterNet backbone (no backbone./neck./bbox_head., model.<i>. or patch_embed. keys)')
     return Source(path, 'fasternet', {'backbone.' + k: v for k, v in converted.items()})
 
 
