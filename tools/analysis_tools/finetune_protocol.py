@@ -11,11 +11,12 @@ No COCO weights reach this machine, so pretraining is simulated as ``transfer_be
    the demo recipe (``--recipe``: 15 epochs at 256) on one generated fire/smoke set (``--pretrain-seed``,
    ``--pretrain-train`` images), the stand-in for COCO;
 2. **teacher**: the pretrained teacher fine-tuned on each set (``tools/train.py --weights``, seed 0);
-3. **fine-tune**, per set, seed and schedule (short: ``--short-epochs``; full: the recipe's): the base with
-   ``--weights <pretrained base>``, and each candidate with ``--weights`` (every tensor whose module and shape
-   match, 3x3 downsampling kernels folded into 2x2 ones), alone and with ``--teacher <fine-tuned teacher>``;
-   ``--ablations`` adds, on ``--ablation-seeds``, the candidates with the teacher but without the fold and the
-   base with the teacher;
+3. **fine-tune**, per set and seed: the base with ``--weights <pretrained base>`` and each candidate with
+   ``--weights`` (every tensor whose module and shape match, 3x3 downsampling kernels folded into 2x2 ones)
+   and ``--teacher <fine-tuned teacher>``, after the short (``--short-epochs``) and the full schedule (the
+   recipe's); each candidate also without the teacher (full schedule: what the teacher adds); ``--ablations``
+   adds, on ``--ablation-seeds``, the candidates with the teacher but without the fold and the base with the
+   teacher;
 4. ``--scratch``: the base and the candidates from scratch (full schedule), the second table.
 
 The mAP of a run is its best validation (every 3 epochs and the last), one-to-one (end-to-end) for a YOLO26 head,
@@ -141,16 +142,20 @@ def main(argv=None):
     teachers = {s: (f.result(), proto.best_checkpoint(osp.join(proto.work, s), slug(teacher[0]) + '_teacher', 0))
                 for s, f in t_futures.items()}
     # 3./4. the students
-    schedules = [('full', [])] + ([('short', ['--epochs', str(args.short_epochs)])] if args.short_epochs else [])
+    full, short = ('full', []), ('short', ['--epochs', str(args.short_epochs)])
+    both = [full] + ([short] if args.short_epochs else [])
     plan = []  # (set, row label, start, schedule, seed, future)
-    rows = [(base, 'weights')] + [(c, start) for c in candidates for start in ('weights', 'weights_teacher')]
-    extra = []
+    # (model, start, schedules, seeds): the comparison of the target in both schedules, what the teacher
+    # adds in the full one, and the ablations on fewer seeds
+    rows = [(base, 'weights', both, args.seeds)]
+    for c in candidates:
+        rows += [(c, 'weights_teacher', both, args.seeds), (c, 'weights', [full], args.seeds)]
     if args.ablations:
-        extra = [(c, 'weights_teacher_nofold') for c in candidates] + [(base, 'weights_teacher')]
+        rows += [(c, 'weights_teacher_nofold', [full], args.ablation_seeds) for c in candidates]
+        rows += [(base, 'weights_teacher', [full], args.ablation_seeds)]
     for set_name, yaml_path in sets.items():
         t_flags = ['--teacher', teacher[1], teachers[set_name][1]]
-        for (label, cfg), start, seeds in ([(r[0], r[1], args.seeds) for r in rows]
-                                           + [(r[0], r[1], args.ablation_seeds) for r in extra]):
+        for (label, cfg), start, schedules, seeds in rows:
             _, weights, with_teacher, fold = STARTS[start]
             flags = (['--weights', pre_ckpt[base[0]]] if weights else []) + (t_flags if with_teacher else []) \
                 + ([] if fold else ['--no-weights-fold'])
