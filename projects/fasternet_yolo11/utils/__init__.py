@@ -1,1 +1,1 @@
-"""What the command-line tools share (start-up, configs, errors; inference helpers)."""
+"""What the command-line tools share (``cli.py``): start-up, config loading, one-line errors and exit codes."""
