@@ -13,6 +13,7 @@ from mmyolo.utils import register_all_modules
 
 from fasternet_yolo11.config.distillation import apply_teacher, plain_detector, stop_epoch_of
 from fasternet_yolo11.deploy.onnx_export import export
+from fasternet_yolo11.errors import MissingFileError
 from fasternet_yolo11.models.deploy_form import switch_to_deploy
 from fasternet_yolo11.models.layers.yolo11_layers import build_downsample_conv, fold_3x3_to_2x2
 from fasternet_yolo11.models.losses import BoxDistillLoss, ChannelWiseDivergence, ScoreDistillLoss, binary_kl
@@ -178,6 +179,10 @@ def test_apply_teacher_makes_a_student_with_the_runs_classes(tmp_path):
     assert [h['type'] for h in cfg.custom_hooks].count('DistillationTeacherHook') == 1
     assert plain_detector(cfg.model)['type'] == 'ChainedYOLODetector'
     assert 'teacher' not in plain_detector(cfg.model)
+    with pytest.raises(MissingFileError, match='teacher checkpoint not found'):
+        apply_teacher(cfg, 'configs/yolo26s_fire.py', str(tmp_path / 'none.pth'))
+    with pytest.raises(MissingFileError, match='config file not found'):
+        apply_teacher(cfg, 'configs/none.py', str(ckpt))
 
 
 def test_fold_3x3_to_2x2_follows_its_rule_on_a_known_kernel():

@@ -119,7 +119,8 @@ STUDENT = osp.join(REPO, 'tests', 'configs', 'tiny_yolo26_down2x2.py')
 
 def test_teacher_and_folded_weights_train_a_down2x2_student(trained):
     """--weights fills the student (the 3x3 downsampling kernels folded into its 2x2 ones, counted per
-    group), --teacher distils from the trained model; the plain student config then tests the result."""
+    group), --teacher distils from the trained model (the plain student config loading the result:
+    tests/models/test_distillation.py)."""
     work = str(trained['root'] / 'distil')
     log = run_tool('tools/train.py', STUDENT, '--data', trained['data'], '--img-size', '64', '--work-dir', work,
                    '--weights', trained['ckpt'], '--teacher', CONFIG, trained['ckpt']).out
@@ -131,9 +132,5 @@ def test_teacher_and_folded_weights_train_a_down2x2_student(trained):
     # tensors, transferred, folded, skipped (shape), re-init (classes), missing: stem + 4 stage convs, 2 neck convs
     assert rows['backbone'][2] == 5 and rows['neck'][2] == 2 and rows['head'][2] == 0
     assert all(r[3] == r[5] == 0 and r[0] == r[1] + r[2] for r in rows.values())
-    test_log = run_tool('tools/test.py', STUDENT, osp.join(work, 'epoch_1.pth'), '--data', trained['data'],
-                        '--work-dir', str(trained['root'] / 't3')).out
-    assert re.search(r'coco/bbox_mAP: [0-9.]+', test_log) and 'unexpected key' not in test_log
-    missing = run_tool('tools/train.py', STUDENT, '--data', trained['data'], '--teacher', CONFIG,
-                       str(trained['root'] / 'none.pth'), '--work-dir', work + '_x', check=False)
-    assert missing.returncode != 0 and missing.stderr.strip().splitlines()[-1].count('none.pth') == 1
+    ckpt = torch.load(osp.join(work, 'epoch_1.pth'), map_location='cpu', weights_only=False)
+    assert not any('teacher' in k for k in ckpt['state_dict'])  # the teacher is in no checkpoint
