@@ -32,7 +32,7 @@ def test_table_and_plot_from_a_report_runs_and_a_protocol(tmp_path):
     assert ratio == {'YOLO26n': 1.0, 'Fast': 0.75, 'Ultralytics YOLO26n': 0.9}
     m, se, n = points['fire'][('YOLO26n', 'from scratch')]
     assert (round(m, 6), round(se, 6), n) == (0.41, 0.01, 2)
-    assert round(points['fire'][('Fast', 'pretrained + teacher')][0], 6) == 0.5  # the protocol's label maps to the config
+    assert round(points['fire'][('Fast', 'pretrained + teacher')][0], 6) == 0.5  # protocol label -> config
     text = psa.table(ratio, points, 'YOLO26n', 'onnxruntime')
     assert '| Fast | pretrained + teacher | 0.75x | 0.500 ± 0.010 |' in text
     psa.main([str(tmp_path / 'report.json'), '--protocol', str(tmp_path / 'protocol.json'),
