@@ -32,7 +32,7 @@ def test_report_measures_searches_trains_and_plots(fire_yaml, tmp_path, monkeypa
     monkeypatch.setattr(compare, 'SEARCH_SPACE', {lite: spaces.SEARCH_SPACE[lite]})
     neck = 'C3k2-Faster in the neck'  # and one PConv placement point
     placements = spaces.placement_space()
-    monkeypatch.setattr(compare, 'placement_space', lambda: {neck: placements[neck]})
+    monkeypatch.setattr(compare, 'placement_space', lambda line='yolo11': {neck: placements[neck]})
     options = ('PyTorch as trained (NCHW)', 'deploy form, NCHW', 'ONNX Runtime, optimisation basic')
     monkeypatch.setattr(compare_report, 'INFERENCE_OPTIONS', {k: spaces.INFERENCE_OPTIONS[k] for k in options})
     work = str(tmp_path / 'report')

@@ -15,6 +15,8 @@ LINES = {
     'down2x2': ('yolo11{}_down2x2_coco.py', 'YOLO11{}-Down2x2'),
     'yolo26': ('yolo26{}_coco.py', 'YOLO26{}'),
     'yolo26_fasternet': ('yolo26{}_fasternet_coco.py', 'YOLO26{}-FasterNet'),
+    'yolo26_down2x2': ('yolo26{}_down2x2_coco.py', 'YOLO26{}-Down2x2'),
+    'yolo26_down2x2_relu': ('yolo26{}_down2x2_relu_coco.py', 'YOLO26{}-Down2x2-ReLU'),
 }
 _RELU, _GELU = dict(type='ReLU', inplace=True), dict(type='GELU')
 # FasterNet designs for the n scale, each on the YOLO11n neck and head (SPPF + C2PSA on P5):

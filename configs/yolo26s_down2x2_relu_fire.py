@@ -1,0 +1,3 @@
+# YOLO26s-Down2x2-ReLU (2x2 stride-2 convs, ReLU) on the fire data.
+_base_ = ['./_base_/fire.py', './_base_/lines/yolo26_down2x2_relu.py']
+model = _base_.line.s
