@@ -28,7 +28,11 @@ def test_table_and_plot_from_a_report_runs_and_a_protocol(tmp_path):
     (tmp_path / 'protocol.json').write_text(json.dumps(protocol))
     args = psa.parse_args([str(tmp_path / 'report.json'), '--scratch', f'fire={tmp_path / "scratch"}',
                            '--protocol', str(tmp_path / 'protocol.json'), '--out', str(tmp_path / 'p.png')])
+    (tmp_path / 'old.json').write_text(json.dumps({'fast_coco': [dict(mAP=0.1)]}))
     ratio, points = psa.collect(args)
+    assert points['fire'][('Fast', 'from scratch')][0] == 0.3
+    older = psa.collect(psa.parse_args([str(tmp_path / 'report.json'), '--scratch', f'old={tmp_path / "old.json"}']))
+    assert older[1] == {'old': {('Fast', 'from scratch'): (0.1, 0.0, 1)}}
     assert ratio == {'YOLO26n': 1.0, 'Fast': 0.75, 'Ultralytics YOLO26n': 0.9}
     m, se, n = points['fire'][('YOLO26n', 'from scratch')]
     assert (round(m, 6), round(se, 6), n) == (0.41, 0.01, 2)

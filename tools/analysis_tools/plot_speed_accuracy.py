@@ -7,7 +7,8 @@ backend) against mAP50-95, one panel per dataset.
 
 ``REPORT_JSON``: ``compare_report.py``'s ``report.json`` (its models' latencies, one run of
 interleaved rounds). ``--scratch SET=DIR``: compare_report work dirs whose cached training runs
-(``DIR/train/<config name>/seed*/result.json``) give each model's mAP from scratch on SET;
+(``DIR/train/<config name>/seed*/result.json``) give each model's mAP from scratch on SET, or JSON
+files ``{config name: [runs]}`` (repeat a set to combine sources);
 ``--protocol``: ``finetune_protocol.py``'s ``protocol.json``, whose full-schedule runs give the
 pretrained (+ teacher) points. Each point is the mean over seeds, with the seeds' standard
 error as a bar. Prints the table it draws.
@@ -24,7 +25,7 @@ from fasternet_yolo11.utils import cli
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('report', help="compare_report.py's report.json")
-    p.add_argument('--scratch', nargs='*', default=[], metavar='SET=DIR')
+    p.add_argument('--scratch', nargs='*', default=[], metavar='SET=DIR|JSON')
     p.add_argument('--protocol', default=None, help="finetune_protocol.py's protocol.json")
     p.add_argument('--reference', default='YOLO26n', help='the label latencies are divided by')
     p.add_argument('--backend', default='onnxruntime', help='the latency column (a speed backend name)')
@@ -44,9 +45,15 @@ def mean_se(values):
     return statistics.mean(values), se, len(values)
 
 
-def scratch_map(work_dir, config_stem):
-    runs = [json.load(open(p)) for p in sorted(glob.glob(osp.join(work_dir, 'train', config_stem, 'seed*',
-                                                                     'result.json')))]
+def scratch_map(source, config_stem):
+    """mAP (mean, se, n) of ``config_stem``'s runs in ``source``: a compare_report work dir, or a JSON
+    file of ``{config stem: [run, ...]}`` (runs kept from other days)."""
+    if source.endswith('.json'):
+        with open(source) as f:
+            runs = json.load(f).get(config_stem, [])
+    else:
+        runs = [json.load(open(p)) for p in sorted(glob.glob(osp.join(source, 'train', config_stem, 'seed*',
+                                                                        'result.json')))]
     return mean_se([r['mAP'] for r in runs])
 
 
