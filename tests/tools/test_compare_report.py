@@ -160,3 +160,18 @@ def test_bad_train_data_fails_at_once_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith('error: ') and str(bad) in err and '\n' not in err
     assert not (tmp_path / 'w').exists()  # nothing measured before the check
+
+
+def test_plot_uses_a_backend_every_model_was_timed_in(tmp_path):
+    # A report of exported backends only (no PyTorch rows) still draws its figure, on ONNX Runtime's
+    # axis; a report whose models share no backend draws none and its markdown links no image.
+    def model(label, speed):
+        return dict(label=label, line='yolo26', scale='n', gflops=5.5, params=2.4e6, train=None,
+                    speed={k: dict(median_ms=v) for k, v in speed.items()})
+    timed = [model('A', {'onnxruntime/cpu': 40.0, 'openvino/cpu': 34.0}),
+             model('B', {'onnxruntime/cpu': 31.0})]
+    assert report.plot_backend(timed) == 'onnxruntime/cpu'
+    assert report.plot(timed, [], str(tmp_path / 'a.png')) and (tmp_path / 'a.png').stat().st_size > 0
+    apart = [model('A', {'openvino/cpu': 34.0}), model('B', {'onnxruntime/cpu': 31.0})]
+    assert report.plot_backend(apart) is None
+    assert not report.plot(apart, [], str(tmp_path / 'b.png')) and not (tmp_path / 'b.png').exists()

@@ -24,7 +24,10 @@ def test_table_and_plot_from_a_report_runs_and_a_protocol(tmp_path):
                           dict(set='fire', model='F', start='weights_teacher', schedule='full',
                                runs=[dict(mAP=0.49), dict(mAP=0.51)]),
                           dict(set='fire', model='F', start='weights_teacher', schedule='short',
-                               runs=[dict(mAP=0.1)])])
+                               runs=[dict(mAP=0.1)]),
+                          dict(set='fire', model='F', start='scratch', schedule='full', runs=[dict(mAP=0.9)]),
+                          dict(set='clutter', model='F', start='scratch', schedule='full',
+                               runs=[dict(mAP=0.2), dict(mAP=0.24)])])
     (tmp_path / 'protocol.json').write_text(json.dumps(protocol))
     args = psa.parse_args([str(tmp_path / 'report.json'), '--scratch', f'fire={tmp_path / "scratch"}',
                            '--protocol', str(tmp_path / 'protocol.json'), '--out', str(tmp_path / 'p.png')])
@@ -37,6 +40,8 @@ def test_table_and_plot_from_a_report_runs_and_a_protocol(tmp_path):
     m, se, n = points['fire'][('YOLO26n', 'from scratch')]
     assert (round(m, 6), round(se, 6), n) == (0.41, 0.01, 2)
     assert round(points['fire'][('Fast', 'pretrained + teacher')][0], 6) == 0.5  # protocol label -> config
+    # The protocol's from-scratch runs fill a set --scratch did not cover, and give way where it did.
+    assert round(points['clutter'][('Fast', 'from scratch')][0], 6) == 0.22
     text = psa.table(ratio, points, 'YOLO26n', 'onnxruntime')
     assert '| Fast | pretrained + teacher | 0.75x | 0.500 ± 0.010 |' in text
     psa.main([str(tmp_path / 'report.json'), '--protocol', str(tmp_path / 'protocol.json'),

@@ -238,16 +238,16 @@ def main(argv=None):
                           f"{r['mAP']:.3f}" for r in m['train']['runs']) + ')')
         return models, search_rows
     hw = hardware(available_devices())
-    report = markdown(models, search_rows, options, args, hw)
+    drawn = plot(models, search_rows, osp.join(args.work_dir, 'report.png'))
+    report = markdown(models, search_rows, options, args, hw, figure=drawn)
     with open(osp.join(args.work_dir, 'report.md'), 'w') as f:
         f.write(report)
     with open(osp.join(args.work_dir, 'report.json'), 'w') as f:
         json.dump(dict(hardware=hw, models=models, search=search_rows, options=options,
                        args=vars(args)), f,
                   indent=1)
-    plot(models, search_rows, osp.join(args.work_dir, 'report.png'))
     print(report)
-    print(f'written: {osp.join(args.work_dir, "report.md")}, report.png, report.json')
+    print(f'written: {osp.join(args.work_dir, "report.md")}' + (', report.png' if drawn else '') + ', report.json')
     return models, search_rows
 
 

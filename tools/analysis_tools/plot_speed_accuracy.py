@@ -10,8 +10,8 @@ interleaved rounds). ``--scratch SET=DIR``: compare_report work dirs whose cache
 (``DIR/train/<config name>/seed*/result.json``) give each model's mAP from scratch on SET, or JSON
 files ``{config name: [runs]}`` (repeat a set to combine sources);
 ``--protocol``: ``finetune_protocol.py``'s ``protocol.json``, whose full-schedule runs give the
-pretrained (+ teacher) points. Each point is the mean over seeds, with the seeds' standard
-error as a bar. Prints the table it draws.
+pretrained (+ teacher) points, and from-scratch points where ``--scratch`` gave none. Each point
+is the mean over seeds, with the seeds' standard error as a bar. Prints the table it draws.
 """
 import argparse
 import glob
@@ -81,12 +81,13 @@ def collect(args):
         for spec in [proto['args']['base']] + proto['args']['candidates']:
             label, _, path = spec.partition('=')
             config_label[label] = by_stem.get(stem(path), label)
+        starts = dict(weights='pretrained', weights_teacher='pretrained + teacher', scratch='from scratch')
         for row in proto['runs']:
-            if row['schedule'] != 'full' or row['start'] not in ('weights', 'weights_teacher'):
+            if row['schedule'] != 'full' or row['start'] not in starts:
                 continue
-            start = 'pretrained' + (' + teacher' if row['start'] == 'weights_teacher' else '')
-            points.setdefault(row['set'], {})[(config_label.get(row['model'], row['model']), start)] = \
-                mean_se([r['mAP'] for r in row['runs']])
+            key = (config_label.get(row['model'], row['model']), starts[row['start']])
+            # A --scratch source, where given, keeps its from-scratch runs (they may hold more seeds).
+            points.setdefault(row['set'], {}).setdefault(key, mean_se([r['mAP'] for r in row['runs']]))
     return ratio, points
 
 

@@ -10,10 +10,11 @@ def fmt(value, spec='.1f'):
     return '-' if value is None or value != value else format(value, spec)
 
 
-def markdown(models, search_rows, options, args, hw):
+def markdown(models, search_rows, options, args, hw, figure=True):
     """The report's markdown: the main table per scale, the per-seed mAP, the verdict, the search
     table and the inference options. ``models`` and ``search_rows`` are the measurement dicts
-    (:mod:`.compare`); ``args`` the report's command line; ``hw`` the hardware lines."""
+    (:mod:`.compare`); ``args`` the report's command line; ``hw`` the hardware lines; ``figure``
+    whether report.png was drawn (:func:`plot`)."""
     b = args.batch
     out = ['# The lines compared', '',
            f'Measured {datetime.date.today().isoformat()} with '
@@ -113,7 +114,9 @@ def markdown(models, search_rows, options, args, hw):
         for v in options['variants']:
             cells = [options['latency'][c].get(v, {}).get('median_ms') for c in options['configs']]
             out.append(f'| {v} | ' + ' | '.join(fmt(x) for x in cells) + ' |')
-    out += ['', '![latency vs GFLOPs and mAP](report.png)', '']
+    if figure:
+        out += ['', '![latency vs GFLOPs and mAP](report.png)']
+    out.append('')
     return '\n'.join(out)
 
 
@@ -171,41 +174,56 @@ def verdict(models, baseline='yolo11'):
     return lines
 
 
+PLOT_BACKENDS = ('pytorch_deploy/cpu', 'onnxruntime/cpu', 'openvino/cpu', 'pytorch/cpu')
+
+
+def plot_backend(models):
+    """The backend the plot puts on its latency axis: the first of PLOT_BACKENDS every model has."""
+    for key in PLOT_BACKENDS:
+        if models and all(key in m.get('speed', {}) for m in models):
+            return key
+    return None
+
+
 def plot(models, search_rows, path):
-    """report.png: deploy-form CPU latency against GFLOPs (search points in grey) and, with trained
-    models, mAP against latency."""
+    """report.png: CPU latency (deploy form, else the first backend every model was timed in) against
+    GFLOPs (search points in grey) and, with trained models, mAP against latency."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     models = [m for m in models if m.get('gflops')]  # not the reference graphs timed alongside
+    key = plot_backend(models)
+    if key is None:
+        return False
+    backend = key.split('/')[0]
     with_map = [m for m in models if m.get('train')]
     fig, axes = plt.subplots(1, 2 if with_map else 1, figsize=(12 if with_map else 6.5, 5),
                              squeeze=False)
     markers = dict(yolo11='o', fasternet='s', fasternet_lite='^', fasternet_pconv='D', down2x2='v', yolo26='*',
-                   yolo26_fasternet='P')
+                   yolo26_fasternet='P', yolo26_down2x2='<', yolo26_down2x2_relu='>')
     ax = axes[0][0]
     for r in search_rows[1:]:
-        ax.scatter(r['gflops'], r['speed']['pytorch_deploy/cpu']['median_ms'], c='lightgray', marker='x')
+        if key in r['speed']:
+            ax.scatter(r['gflops'], r['speed'][key]['median_ms'], c='lightgray', marker='x')
     for m in models:
-        ax.scatter(m['gflops'], m['speed']['pytorch_deploy/cpu']['median_ms'], marker=markers.get(m['line'], 'o'),
-                   s=60, label=m['label'])
-        ax.annotate(m['label'], (m['gflops'], m['speed']['pytorch_deploy/cpu']['median_ms']),
-                    fontsize=8, xytext=(4, 4), textcoords='offset points')
+        ms = m['speed'][key]['median_ms']
+        ax.scatter(m['gflops'], ms, marker=markers.get(m['line'], 'o'), s=60, label=m['label'])
+        ax.annotate(m['label'], (m['gflops'], ms), fontsize=8, xytext=(4, 4), textcoords='offset points')
     ax.set_xlabel('GFLOPs (640x640)')
-    ax.set_ylabel('CPU latency, deploy form, batch 1 (ms)')
+    ax.set_ylabel(f'CPU latency, {backend}, batch 1 (ms)')
     ax.set_title('latency vs GFLOPs' + (' (x: design search)' if search_rows else ''))
     ax.grid(alpha=0.3)
     if with_map:
         ax = axes[0][1]
         for m in with_map:
-            ax.scatter(m['speed']['pytorch_deploy/cpu']['median_ms'], m['train']['mAP'],
-                       marker=markers.get(m['line'], 'o'), s=60)
-            ax.annotate(m['label'], (m['speed']['pytorch_deploy/cpu']['median_ms'], m['train']['mAP']),
-                        fontsize=8, xytext=(4, 4), textcoords='offset points')
-        ax.set_xlabel('CPU latency, deploy form, batch 1 (ms)')
+            ms = m['speed'][key]['median_ms']
+            ax.scatter(ms, m['train']['mAP'], marker=markers.get(m['line'], 'o'), s=60)
+            ax.annotate(m['label'], (ms, m['train']['mAP']), fontsize=8, xytext=(4, 4), textcoords='offset points')
+        ax.set_xlabel(f'CPU latency, {backend}, batch 1 (ms)')
         ax.set_ylabel('bbox mAP50-95 (fixed recipe)')
         ax.set_title('mAP vs latency')
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return True
