@@ -44,6 +44,10 @@ def test_table_and_plot_from_a_report_runs_and_a_protocol(tmp_path):
     assert round(points['clutter'][('Fast', 'from scratch')][0], 6) == 0.22
     text = psa.table(ratio, points, 'YOLO26n', 'onnxruntime')
     assert '| Fast | pretrained + teacher | 0.75x | 0.500 ± 0.010 |' in text
+    assert '| Fast | from scratch | 0.75x | 0.300 ± 0.000 | 0.220 ± 0.020 |' in text
+    assert '| Ultralytics YOLO26n' not in text  # a reference graph has no trained points
+    one = psa.table(ratio, {'fire': {('Fast', 'from scratch'): (0.3, 0.0, 1)}}, 'YOLO26n', 'onnxruntime')
+    assert '| Fast | from scratch | 0.75x | 0.300 (1 seed) |' in one  # no standard error of one run
     psa.main([str(tmp_path / 'report.json'), '--protocol', str(tmp_path / 'protocol.json'),
                        '--out', str(tmp_path / 'p.png')])
     assert (tmp_path / 'p.png').stat().st_size > 10000

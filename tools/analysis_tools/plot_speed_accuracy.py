@@ -100,7 +100,7 @@ def table(ratio, points, reference, backend):
         cells = []
         for s in sets:
             v = points[s].get((label, start))
-            cells.append('-' if v is None else f'{v[0]:.3f} ± {v[1]:.3f}')
+            cells.append('-' if v is None else f'{v[0]:.3f} ± {v[1]:.3f}' if v[2] > 1 else f'{v[0]:.3f} (1 seed)')
         r = ratio.get(label)
         lines.append(f'| {label} | {start} | {"-" if r is None else f"{r:.2f}x"} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
