@@ -27,14 +27,13 @@ with one thread each (on two cores, about 1.3x the throughput of one run with tw
 """
 import argparse
 import json
-import math
 import os
 import os.path as osp
-import statistics
 import types
 from concurrent.futures import ThreadPoolExecutor
 
 from fasternet_yolo11.analysis.compare import train_one
+from fasternet_yolo11.analysis.seeds import mean_se
 from fasternet_yolo11.errors import UserError
 from fasternet_yolo11.utils import cli
 from fasternet_yolo11.utils.cli import REPO_ROOT
@@ -79,14 +78,6 @@ def labelled(spec):
 
 def slug(text):
     return ''.join(c if c.isalnum() else '_' for c in text).strip('_')
-
-
-def mean_se(values):
-    """(mean, standard error of the mean, sample standard deviation) of per-seed values."""
-    if not values:
-        return float('nan'), float('nan'), float('nan')
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return statistics.mean(values), sd / math.sqrt(len(values)), sd
 
 
 class Protocol:

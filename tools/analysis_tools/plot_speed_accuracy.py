@@ -17,8 +17,8 @@ import argparse
 import glob
 import json
 import os.path as osp
-import statistics
 
+from fasternet_yolo11.analysis.seeds import mean_se
 from fasternet_yolo11.utils import cli
 
 
@@ -38,11 +38,9 @@ def stem(path):
     return osp.splitext(osp.basename(path))[0]
 
 
-def mean_se(values):
-    if not values:
-        return None
-    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
-    return statistics.mean(values), se, len(values)
+def point(values):
+    """(mean, standard error, number of seeds) of per-seed mAPs, or None without runs."""
+    return (*mean_se(values)[:2], len(values)) if values else None
 
 
 def scratch_map(source, config_stem):
@@ -54,7 +52,7 @@ def scratch_map(source, config_stem):
     else:
         runs = [json.load(open(p)) for p in sorted(glob.glob(osp.join(source, 'train', config_stem, 'seed*',
                                                                         'result.json')))]
-    return mean_se([r['mAP'] for r in runs])
+    return point([r['mAP'] for r in runs])
 
 
 def collect(args):
@@ -87,7 +85,7 @@ def collect(args):
                 continue
             key = (config_label.get(row['model'], row['model']), starts[row['start']])
             # A --scratch source, where given, keeps its from-scratch runs (they may hold more seeds).
-            points.setdefault(row['set'], {}).setdefault(key, mean_se([r['mAP'] for r in row['runs']]))
+            points.setdefault(row['set'], {}).setdefault(key, point([r['mAP'] for r in row['runs']]))
     return ratio, points
 
 
